@@ -1,0 +1,6 @@
+export { registerMediaWorker, type MediaWorker, type RegisterMediaWorkerOptions } from './registerMediaWorker.js';
+export { MediaSwError } from './MediaSwError.js';
+export { buildMediaUrl, type MediaUrlOptions } from './mediaUrl.js';
+export { parseMxc, isValidServerName, isValidMediaId, type MxcParts } from './mxc.js';
+export { normalizeHomeserverUrl } from './homeserverUrl.js';
+export { PROTOCOL_VERSION, type MediaSwErrorCode, type PageToWorkerMessage, type WorkerToPageMessage, type Reply, type SessionInit } from './protocol.js';

@@ -1,0 +1,305 @@
+import { normalizeHomeserverUrl } from './homeserverUrl.js';
+import { MediaSwError } from './MediaSwError.js';
+import { buildMediaUrl, type MediaUrlOptions } from './mediaUrl.js';
+import {
+  asReply,
+  asWorkerToPageMessage,
+  PROTOCOL_VERSION,
+  type PageToWorkerMessage,
+  type Reply,
+  type SessionInit,
+} from './protocol.js';
+
+export interface RegisterMediaWorkerOptions {
+  /** The client's homeserver base URL, as given to the SDK; may carry a path prefix. */
+  homeserverUrl: string;
+  /** The access token, or null while the user is not signed in. */
+  accessToken: string | null;
+  /** Where the worker script is served; default `/matrix-media-sw.js`. */
+  scriptUrl?: string;
+  /** The worker's scope; default the script's directory. */
+  scope?: string;
+  /** Called when the homeserver rejects the token; resolves to a new one, or null if there is none. */
+  refreshAccessToken?: () => Promise<string | null>;
+  /** How long registration may take before it fails, in milliseconds; default 10 000. */
+  timeoutMs?: number;
+}
+
+/** The handle on a registered session. */
+export interface MediaWorker {
+  /** Which mechanism serves media: the service worker. */
+  readonly mode: 'service-worker';
+  readonly registration: ServiceWorkerRegistration;
+  /** The opaque id of this session in `mediaUrl` URLs. */
+  readonly sessionId: string;
+  /** Hands the worker a new token (after a refresh or a re-login); resolves once it holds it. */
+  setAccessToken(accessToken: string | null): Promise<void>;
+  /** Makes the worker forget this session, in memory and in storage. */
+  signOut(): Promise<void>;
+  /** A same-origin URL for `mxc` that the worker serves with this session's token. */
+  mediaUrl(mxc: string, options?: MediaUrlOptions): string;
+}
+
+interface PageSession {
+  session: SessionInit;
+  refresh: (() => Promise<string | null>) | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+// One listener per page answers the worker for every handle the page holds.
+const pageSessions = new Map<string, PageSession>();
+let listening = false;
+let warnedAboutVersion = false;
+
+function sessionStorageKey(homeserverUrl: string): string {
+  return `matrix-media-sw:session:${homeserverUrl}`;
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// The id survives reloads of this tab (sessionStorage), so `mediaUrl` links opened from it keep
+// working, while another tab, possibly signed in as someone else, gets its own.
+function sessionIdFor(homeserverUrl: string): string {
+  try {
+    const key = sessionStorageKey(homeserverUrl);
+    const existing = sessionStorage.getItem(key);
+    if (existing && /^[0-9a-f]{32}$/.test(existing) && !pageSessions.has(existing)) return existing;
+    const id = randomId();
+    sessionStorage.setItem(key, id);
+    return id;
+  } catch {
+    return randomId();
+  }
+}
+
+function forgetSessionId(homeserverUrl: string, id: string): void {
+  try {
+    if (sessionStorage.getItem(sessionStorageKey(homeserverUrl)) === id) sessionStorage.removeItem(sessionStorageKey(homeserverUrl));
+  } catch {
+    // Storage disabled: nothing was kept.
+  }
+}
+
+async function answerWorker(event: MessageEvent): Promise<void> {
+  const message = asWorkerToPageMessage(event.data);
+  const port = event.ports[0];
+  if (!message || !port) return;
+  switch (message.type) {
+    case 'mms/session-request':
+      port.postMessage({ type: 'mms/session-reply', sessions: [...pageSessions.values()].map((s) => s.session) } satisfies Reply);
+      return;
+    case 'mms/refresh-request': {
+      const owner = pageSessions.get(message.sessionId);
+      let accessToken: string | null = null;
+      try {
+        accessToken = owner?.refresh ? await owner.refresh() : null;
+      } catch {
+        // The app's refresh failed; the element gets the homeserver's 401.
+      }
+      if (typeof accessToken !== 'string' || accessToken.length === 0) accessToken = null;
+      if (owner && accessToken !== null && pageSessions.get(message.sessionId) === owner) owner.session.accessToken = accessToken;
+      port.postMessage({ type: 'mms/refresh-reply', accessToken } satisfies Reply);
+      return;
+    }
+    default: {
+      const unreachable: never = message;
+      return unreachable;
+    }
+  }
+}
+
+function listenToWorker(container: ServiceWorkerContainer): void {
+  if (listening) return;
+  listening = true;
+  container.addEventListener('message', (event) => void answerWorker(event));
+  // After an update the new worker controls the page; tell it about every session here.
+  container.addEventListener('controllerchange', () => {
+    const controller = container.controller;
+    if (!controller) return;
+    for (const { session } of pageSessions.values()) {
+      void send(controller, { type: 'mms/session', session }, DEFAULT_TIMEOUT_MS).catch(() => undefined);
+    }
+  });
+  // Messages a worker sent before this listener existed are held until startMessages().
+  container.startMessages();
+}
+
+/** Posts `message` to `worker` and waits for its acknowledgement on a private port. */
+function send(worker: ServiceWorker, message: PageToWorkerMessage, timeoutMs: number): Promise<void> {
+  const channel = new MessageChannel();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      channel.port1.close();
+      reject(
+        new MediaSwError(
+          'no-acknowledgement',
+          `The media worker did not answer within ${timeoutMs} ms. Check that the script URL serves dist/matrix-media-sw.js.`,
+        ),
+      );
+    }, timeoutMs);
+    channel.port1.onmessage = (event) => {
+      clearTimeout(timer);
+      channel.port1.close();
+      const reply = asReply(event.data);
+      if (reply?.type === 'mms/ack') {
+        if (reply.version !== PROTOCOL_VERSION && !warnedAboutVersion) {
+          warnedAboutVersion = true;
+          console.warn(
+            `matrix-media-sw: the worker is version ${reply.version} but the page expects ${PROTOCOL_VERSION}; serve the worker script from the same package version.`,
+          );
+        }
+        resolve();
+      } else if (reply?.type === 'mms/error') {
+        reject(new MediaSwError(reply.code, reply.message));
+      } else {
+        reject(new MediaSwError('no-acknowledgement', 'The media worker answered with an unknown message.'));
+      }
+    };
+    worker.postMessage(message, [channel.port2]);
+  });
+}
+
+function waitForActivation(registration: ServiceWorkerRegistration, timeoutMs: number): Promise<ServiceWorker> {
+  if (registration.active) return Promise.resolve(registration.active);
+  const worker = registration.installing ?? registration.waiting;
+  if (!worker) return Promise.reject(new MediaSwError('registration-failed', 'The registration has no worker.'));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new MediaSwError('registration-failed', `The media worker did not activate within ${timeoutMs} ms.`)),
+      timeoutMs,
+    );
+    worker.addEventListener('statechange', () => {
+      if (worker.state === 'activated') {
+        clearTimeout(timer);
+        resolve(worker);
+      } else if (worker.state === 'redundant') {
+        clearTimeout(timer);
+        reject(new MediaSwError('registration-failed', 'The media worker failed to install; its script threw or could not be fetched.'));
+      }
+    });
+  });
+}
+
+/** Resolves once this page is controlled; a hard reload leaves it uncontrolled until the worker claims it. */
+async function waitForControl(container: ServiceWorkerContainer, active: ServiceWorker, timeoutMs: number): Promise<ServiceWorker> {
+  if (container.controller) return container.controller;
+  const controlled = new Promise<void>((resolve) => container.addEventListener('controllerchange', () => resolve(), { once: true }));
+  await send(active, { type: 'mms/claim' }, timeoutMs);
+  if (!container.controller) {
+    await Promise.race([controlled, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
+  }
+  if (!container.controller) {
+    throw new MediaSwError(
+      'not-controlled',
+      'The media worker is active but does not control this page: the page lies outside its scope. Serve the worker at the site root or pass a scope that covers the page (with Service-Worker-Allowed if needed).',
+    );
+  }
+  return container.controller;
+}
+
+function checkOptions(options: RegisterMediaWorkerOptions): string {
+  const homeserverUrl = normalizeHomeserverUrl(options?.homeserverUrl);
+  if (homeserverUrl === undefined) {
+    throw new MediaSwError(
+      'invalid-options',
+      '"homeserverUrl" must be the client\'s http(s) base URL, such as https://matrix.example.org, without /_matrix/… or credentials.',
+    );
+  }
+  const token = options.accessToken;
+  if (token !== null && (typeof token !== 'string' || token.length === 0)) {
+    throw new MediaSwError('invalid-options', '"accessToken" must be a non-empty string, or null when signed out.');
+  }
+  if (options.refreshAccessToken !== undefined && typeof options.refreshAccessToken !== 'function') {
+    throw new MediaSwError('invalid-options', '"refreshAccessToken" must be a function returning a Promise of a token or null.');
+  }
+  return homeserverUrl;
+}
+
+/**
+ * Registers the media worker and hands it this page's session. Resolves once the page is
+ * controlled and the worker holds the session, so every media element rendered afterwards loads
+ * with the token. Rejects with a `MediaSwError` where service workers cannot run.
+ */
+export async function registerMediaWorker(options: RegisterMediaWorkerOptions): Promise<MediaWorker> {
+  const homeserverUrl = checkOptions(options);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!globalThis.isSecureContext) {
+    throw new MediaSwError(
+      'insecure-context',
+      'Service workers need a secure context: serve the app over https (or from localhost during development).',
+    );
+  }
+  if (!('serviceWorker' in navigator)) {
+    throw new MediaSwError(
+      'unsupported',
+      'This browser offers no service workers here (a private window of an older Firefox, or a policy that disables them).',
+    );
+  }
+  const container = navigator.serviceWorker;
+  listenToWorker(container);
+
+  let registration: ServiceWorkerRegistration;
+  try {
+    registration = await container.register(options.scriptUrl ?? '/matrix-media-sw.js', {
+      scope: options.scope,
+      // A stale worker left in the HTTP cache would outlive a deploy.
+      updateViaCache: 'none',
+    });
+  } catch (cause) {
+    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    throw new MediaSwError('registration-failed', `The browser refused to register the media worker (${reason}).`, { cause });
+  }
+  const active = await waitForActivation(registration, timeoutMs);
+  const controller = await waitForControl(container, active, timeoutMs);
+
+  let entry: PageSession = {
+    session: { id: sessionIdFor(homeserverUrl), homeserverUrl, accessToken: options.accessToken },
+    refresh: options.refreshAccessToken,
+  };
+  pageSessions.set(entry.session.id, entry);
+  try {
+    await send(controller, { type: 'mms/session', session: entry.session }, timeoutMs);
+  } catch (error) {
+    pageSessions.delete(entry.session.id);
+    throw error;
+  }
+
+  const worker = (): ServiceWorker => container.controller ?? registration.active ?? controller;
+  let signedOut = false;
+
+  return {
+    mode: 'service-worker',
+    registration,
+    get sessionId() {
+      return entry.session.id;
+    },
+    async setAccessToken(accessToken) {
+      if (accessToken !== null && (typeof accessToken !== 'string' || accessToken.length === 0)) {
+        throw new MediaSwError('invalid-options', 'The access token must be a non-empty string, or null.');
+      }
+      if (signedOut) {
+        // Signing in again after signOut starts a new session, so old links stay dead.
+        entry = { session: { id: sessionIdFor(homeserverUrl), homeserverUrl, accessToken }, refresh: entry.refresh };
+        pageSessions.set(entry.session.id, entry);
+        signedOut = false;
+      }
+      entry.session.accessToken = accessToken;
+      await send(worker(), { type: 'mms/session', session: entry.session }, timeoutMs);
+    },
+    async signOut() {
+      if (signedOut) return;
+      signedOut = true;
+      pageSessions.delete(entry.session.id);
+      forgetSessionId(homeserverUrl, entry.session.id);
+      await send(worker(), { type: 'mms/sign-out', sessionId: entry.session.id }, timeoutMs);
+    },
+    mediaUrl(mxc, mediaOptions) {
+      if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
+      return buildMediaUrl(registration.scope, entry.session.id, mxc, mediaOptions);
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/// <reference lib="webworker" />
+import { Route } from 'workbox-routing';
+import { askClient } from './askClient.js';
+import { classifyMediaUrl, type MediaRequest } from './classifyMediaUrl.js';
+import { SessionFinder } from './findSession.js';
+import { handleMediaRequest, type MediaHandlerContext } from './handleMediaRequest.js';
+import { SessionStore } from './sessionStore.js';
+import { TokenRefresher } from './TokenRefresher.js';
+import { VersionsCache } from './versionsCache.js';
+
+declare let self: ServiceWorkerGlobalScope;
+
+/** The worker's shared state: one per worker, shared by the route and the message handler. */
+export interface MediaWorkerState extends MediaHandlerContext {
+  sessions: SessionStore;
+}
+
+export function createMediaWorkerState(): MediaWorkerState {
+  const sessions = new SessionStore();
+  return {
+    sessions,
+    finder: new SessionFinder(sessions, askClient),
+    versions: new VersionsCache(),
+    refresher: new TokenRefresher(sessions, askClient),
+    fetch: (input, init) => fetch(input, init),
+  };
+}
+
+/**
+ * A workbox-routing Route for Matrix media. The match is synchronous and looks only at the URL
+ * (a restarted worker gets its first request before storage could be read); the handler waits
+ * for the sessions.
+ */
+export function createMediaRoute(state: MediaWorkerState): Route {
+  return new Route(
+    ({ url }) => classifyMediaUrl(url, self.registration.scope),
+    ({ request, event, params }) => {
+      const fetchEvent = event as FetchEvent;
+      return handleMediaRequest(state, {
+        request,
+        clientId: fetchEvent.clientId || fetchEvent.resultingClientId || '',
+        media: params as MediaRequest,
+      });
+    },
+    'GET',
+  );
+}

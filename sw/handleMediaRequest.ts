@@ -1,0 +1,106 @@
+import type { HomeserverMediaRequest, LocalMediaRequest, MediaRequest } from './classifyMediaUrl.js';
+import type { SessionFinder } from './findSession.js';
+import { toLocalResponse } from './localResponse.js';
+import { emulateRange } from './rangeResponse.js';
+import type { StoredSession } from './sessionStore.js';
+import type { TokenRefresher } from './TokenRefresher.js';
+import { authenticatedUrl, legacyUrl } from './upstreamUrl.js';
+import { fetchWithTimeout } from './upstreamRequest.js';
+import type { VersionsCache } from './versionsCache.js';
+
+/** What the media handler needs from the worker; tests pass their own. */
+export interface MediaHandlerContext {
+  finder: SessionFinder;
+  versions: VersionsCache;
+  refresher: TokenRefresher;
+  fetch: typeof fetch;
+}
+
+/** The parts of a fetch event the handler reads. */
+export interface MediaFetch {
+  request: Request;
+  clientId: string;
+  media: MediaRequest;
+}
+
+function jsonError(status: number, errcode: string, error: string): Response {
+  return new Response(JSON.stringify({ errcode, error }), {
+    status,
+    headers: { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' },
+  });
+}
+
+/** The Matrix `errcode` of an error response, read from a copy so the body stays for the element. */
+async function errcodeOf(response: Response): Promise<string | undefined> {
+  if (!(response.headers.get('Content-Type') ?? '').includes('json')) return undefined;
+  try {
+    const body: unknown = await response.clone().json();
+    const errcode = (body as { errcode?: unknown } | null)?.errcode;
+    return typeof errcode === 'string' ? errcode : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Fetches `target` from the homeserver with the session's token: once more with a refreshed
+ * token after 401 M_UNKNOWN_TOKEN, and from the legacy endpoint, without a token, after
+ * 404 M_UNRECOGNIZED (a server older than Matrix 1.11).
+ */
+async function fetchAuthenticated(
+  ctx: MediaHandlerContext,
+  base: string,
+  target: HomeserverMediaRequest | LocalMediaRequest,
+  session: StoredSession & { accessToken: string },
+  request: Request,
+  clientId: string,
+): Promise<Response> {
+  const url = authenticatedUrl(base, target);
+  let response = await fetchWithTimeout(ctx.fetch, url, request, session.accessToken);
+  if (response.status === 401 && (await errcodeOf(response)) === 'M_UNKNOWN_TOKEN') {
+    const token = await ctx.refresher.refresh(session, session.accessToken, clientId);
+    if (token !== null) {
+      void response.body?.cancel();
+      response = await fetchWithTimeout(ctx.fetch, url, request, token);
+    }
+  }
+  if (response.status === 404 && (await errcodeOf(response)) === 'M_UNRECOGNIZED') {
+    void response.body?.cancel();
+    response = await fetchWithTimeout(ctx.fetch, legacyUrl(base, target), request, null);
+  }
+  return response;
+}
+
+async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: HomeserverMediaRequest | LocalMediaRequest, session: StoredSession): Promise<Response> {
+  const base = session.homeserverUrl;
+  const supported = await ctx.versions.supportsAuthenticatedMedia(base);
+  // When /versions could not be read, try the authenticated endpoint: a server without it
+  // answers 404 M_UNRECOGNIZED and the request falls back to the legacy one.
+  const useAuthenticated = media.api !== 'legacy' || supported !== false;
+  if (!useAuthenticated || session.accessToken === null) {
+    if (media.kind === 'homeserver') return ctx.fetch(event.request);
+    return fetchWithTimeout(ctx.fetch, legacyUrl(base, media), event.request, null);
+  }
+  return fetchAuthenticated(ctx, base, media, { ...session, accessToken: session.accessToken }, event.request, event.clientId);
+}
+
+/**
+ * The worker's answer to a media request. Requests for a homeserver without a session in this
+ * tab go to the network exactly as the page made them: the token only ever goes to the
+ * homeserver it was registered for.
+ */
+export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaFetch): Promise<Response> {
+  const { media, request } = event;
+  if (media.kind === 'invalid-local') return jsonError(400, 'M_INVALID_PARAM', media.reason);
+
+  const session = await ctx.finder.find(media, event.clientId, request.mode === 'navigate');
+  if (!session) {
+    if (media.kind === 'homeserver') return ctx.fetch(request);
+    return jsonError(401, 'M_MISSING_TOKEN', 'This media link belongs to a session that has signed out or never existed here; open it from the app again.');
+  }
+
+  let response = await fetchMedia(ctx, event, media, session);
+  const range = request.headers.get('Range');
+  if (range !== null) response = emulateRange(response, range);
+  return media.kind === 'local' ? toLocalResponse(response, media) : response;
+}

@@ -1,0 +1,52 @@
+/// <reference lib="webworker" />
+import { normalizeHomeserverUrl } from '../src/homeserverUrl.js';
+import { asPageToWorkerMessage, PROTOCOL_VERSION, type Reply } from '../src/protocol.js';
+import type { MediaWorkerState } from './createMediaRoute.js';
+
+declare let self: ServiceWorkerGlobalScope;
+
+function reply(port: MessagePort | undefined, message: Reply): void {
+  port?.postMessage(message);
+}
+
+/**
+ * Applies one page message to the worker's sessions and answers on the message's port.
+ * Anything not from a client (tab) of this origin, or not of the protocol's shape, is ignored.
+ */
+export async function handleMessage(state: MediaWorkerState, event: ExtendableMessageEvent): Promise<void> {
+  const source = event.source;
+  if (!source || !('id' in source) || !('postMessage' in source) || source instanceof ServiceWorker) return;
+  const message = asPageToWorkerMessage(event.data);
+  if (!message) return;
+  const port = event.ports[0];
+  const ack: Reply = { type: 'mms/ack', version: PROTOCOL_VERSION };
+
+  switch (message.type) {
+    case 'mms/claim':
+      // A hard reload leaves the page uncontrolled; claiming makes its next requests ours.
+      await self.clients.claim();
+      reply(port, ack);
+      return;
+    case 'mms/session': {
+      const { session } = message;
+      if (normalizeHomeserverUrl(session.homeserverUrl) !== session.homeserverUrl) {
+        reply(port, { type: 'mms/error', code: 'bad-message', message: 'homeserverUrl must be a normalised http(s) base URL.' });
+        return;
+      }
+      await state.sessions.put(session, source.id);
+      state.finder.clientRegistered(source.id);
+      reply(port, ack);
+      const live = await self.clients.matchAll({ includeUncontrolled: true, type: 'all' });
+      await state.sessions.prune(live.map((client) => client.id));
+      return;
+    }
+    case 'mms/sign-out':
+      await state.sessions.remove(message.sessionId, source.id);
+      reply(port, ack);
+      return;
+    default: {
+      const unreachable: never = message;
+      return unreachable;
+    }
+  }
+}

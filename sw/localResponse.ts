@@ -1,0 +1,55 @@
+import type { LocalMediaRequest } from './classifyMediaUrl.js';
+
+/**
+ * What the worker adds to media it serves on the app's own origin (`mediaUrl` URLs). There an
+ * uploaded HTML or SVG file would run with the app's privileges, so nothing is sniffed, scripts
+ * are sandboxed away, and types outside the spec's inline allow-list are served as attachments.
+ */
+
+// The spec's "serving inline content" allow-list (content repository module). SVG is absent on purpose.
+const INLINE_CONTENT_TYPES = new Set([
+  'text/css', 'text/plain', 'text/csv', 'application/json', 'application/ld+json',
+  'image/jpeg', 'image/gif', 'image/png', 'image/apng', 'image/webp', 'image/avif',
+  'video/mp4', 'video/webm', 'video/ogg', 'video/quicktime',
+  'audio/mp4', 'audio/webm', 'audio/aac', 'audio/mpeg', 'audio/ogg', 'audio/wave', 'audio/wav',
+  'audio/x-wav', 'audio/x-pn-wav', 'audio/flac', 'audio/x-flac',
+]);
+
+// The policy the spec recommends for media, without the obsolete plugin-types directive.
+export const MEDIA_CONTENT_SECURITY_POLICY =
+  "sandbox; default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; object-src 'self'; media-src 'self'";
+
+const PASSED_HEADERS = ['Content-Type', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'Cache-Control', 'Last-Modified', 'ETag', 'Expires'];
+
+/** True when `contentType` may be shown inline (the part before `;`, case-insensitively). */
+export function isInlineContentType(contentType: string): boolean {
+  return INLINE_CONTENT_TYPES.has(contentType.split(';', 1)[0]!.trim().toLowerCase());
+}
+
+/** A `Content-Disposition` value; the file name in both the plain and the RFC 8187 form. */
+export function contentDisposition(disposition: 'inline' | 'attachment', fileName: string | undefined): string {
+  if (fileName === undefined) return disposition;
+  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const encoded = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${disposition}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/** Re-wraps the upstream response (body still streaming) with the app-origin safety headers. */
+export function toLocalResponse(upstream: Response, media: LocalMediaRequest): Response {
+  const headers = new Headers();
+  for (const name of PASSED_HEADERS) {
+    const value = upstream.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  const contentType = headers.get('Content-Type') ?? 'application/octet-stream';
+  headers.set('Content-Type', contentType);
+  headers.set('X-Content-Type-Options', 'nosniff');
+  headers.set('Content-Security-Policy', MEDIA_CONTENT_SECURITY_POLICY);
+  headers.set('Referrer-Policy', 'no-referrer');
+  if (upstream.ok) {
+    // Thumbnails too: a server that "thumbnails" into SVG must not get it rendered on our origin.
+    const disposition = isInlineContentType(contentType) ? 'inline' : 'attachment';
+    headers.set('Content-Disposition', contentDisposition(disposition, media.fileName));
+  }
+  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
+}

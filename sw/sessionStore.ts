@@ -1,0 +1,132 @@
+import { createStore, del, entries, set, type UseStore } from 'idb-keyval';
+import type { SessionInit } from '../src/protocol.js';
+
+/**
+ * Which session: the worker's record of signed-in accounts, in memory and in IndexedDB.
+ *
+ * The browser stops idle workers and starts them again for the next request; everything in
+ * memory is gone then, so every change is written through to storage and the first lookup after
+ * a start waits for the stored sessions.
+ */
+export interface StoredSession extends SessionInit {
+  /** The clients (tabs) that registered this session; their requests use its token. */
+  clientIds: string[];
+  updatedAt: number;
+}
+
+// A session no open tab uses is kept this long, so `mediaUrl` links opened from it still work.
+const ABANDONED_SESSION_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
+
+export class SessionStore {
+  private readonly sessions = new Map<string, StoredSession>();
+  private loaded: Promise<void> | undefined;
+
+  constructor(
+    private readonly idb: UseStore = createStore('matrix-media-sw', 'sessions'),
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Resolves once the stored sessions are in memory; a failed read is retried on the next call. */
+  ready(): Promise<void> {
+    this.loaded ??= entries<string, StoredSession>(this.idb).then(
+      (stored) => {
+        for (const [id, session] of stored) if (!this.sessions.has(id)) this.sessions.set(id, session);
+      },
+      (error: unknown) => {
+        this.loaded = undefined;
+        throw error;
+      },
+    );
+    return this.loaded;
+  }
+
+  async byId(id: string): Promise<StoredSession | undefined> {
+    await this.ready();
+    return this.sessions.get(id);
+  }
+
+  /** The most recent session that `clientId` registered for the homeserver at `base`. */
+  async forClient(clientId: string, base: string): Promise<StoredSession | undefined> {
+    await this.ready();
+    return this.newest((s) => s.homeserverUrl === base && s.clientIds.includes(clientId));
+  }
+
+  /** The most recently updated session for `base`, whoever registered it. */
+  async newestFor(base: string): Promise<StoredSession | undefined> {
+    await this.ready();
+    return this.newest((s) => s.homeserverUrl === base);
+  }
+
+  /** True when `clientId` registered any session: such a client need not be asked again. */
+  async knowsClient(clientId: string): Promise<boolean> {
+    await this.ready();
+    return [...this.sessions.values()].some((s) => s.clientIds.includes(clientId));
+  }
+
+  /** Records `init` as registered by `clientId`, replacing the token it had. */
+  async put(init: SessionInit, clientId: string): Promise<StoredSession> {
+    await this.ready();
+    const previous = this.sessions.get(init.id);
+    const clientIds = previous ? previous.clientIds.filter((id) => id !== clientId) : [];
+    const session: StoredSession = {
+      id: init.id,
+      homeserverUrl: init.homeserverUrl,
+      accessToken: init.accessToken,
+      clientIds: [...clientIds, clientId],
+      updatedAt: this.now(),
+    };
+    await this.write(session);
+    return session;
+  }
+
+  /** Replaces the token of session `id` (after a refresh); returns false if it no longer exists. */
+  async setToken(id: string, accessToken: string | null): Promise<boolean> {
+    await this.ready();
+    const session = this.sessions.get(id);
+    if (!session) return false;
+    await this.write({ ...session, accessToken, updatedAt: this.now() });
+    return true;
+  }
+
+  /** Forgets session `id` in memory and in storage. Only a client that registered it may do so. */
+  async remove(id: string, clientId: string): Promise<boolean> {
+    await this.ready();
+    const session = this.sessions.get(id);
+    if (!session || !session.clientIds.includes(clientId)) return false;
+    this.sessions.delete(id);
+    await del(id, this.idb);
+    return true;
+  }
+
+  /**
+   * Drops client IDs that no longer exist, and sessions that no client has used for a month.
+   * @param liveClientIds the IDs of the clients that exist now
+   */
+  async prune(liveClientIds: readonly string[]): Promise<void> {
+    await this.ready();
+    const live = new Set(liveClientIds);
+    for (const session of [...this.sessions.values()]) {
+      const clientIds = session.clientIds.filter((id) => live.has(id));
+      if (clientIds.length === 0 && this.now() - session.updatedAt > ABANDONED_SESSION_LIFETIME_MS) {
+        this.sessions.delete(session.id);
+        await del(session.id, this.idb);
+      } else if (clientIds.length !== session.clientIds.length) {
+        await this.write({ ...session, clientIds });
+      }
+    }
+  }
+
+  private newest(predicate: (session: StoredSession) => boolean): StoredSession | undefined {
+    let best: StoredSession | undefined;
+    for (const session of this.sessions.values()) {
+      if (predicate(session) && (!best || session.updatedAt > best.updatedAt)) best = session;
+    }
+    return best;
+  }
+
+  private async write(session: StoredSession): Promise<void> {
+    // Memory first: a request arriving while IndexedDB writes must already see the new token.
+    this.sessions.set(session.id, session);
+    await set(session.id, session, this.idb);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * How to forward: a fresh CORS request for the homeserver, never a copy of the page's request.
+ *
+ * An `<img>` or `<video>` makes a no-cors request; `new Request(thatRequest, { headers })` keeps
+ * mode no-cors, and a no-cors request silently loses `Authorization` and `Range`.
+ */
+
+// `Range` only in the single-range form media elements send: it is CORS-safelisted, so it needs
+// no room in the server's Access-Control-Allow-Headers (Synapse lists neither Range nor If-*).
+const SIMPLE_RANGE = /^bytes=\d+-\d*$/;
+const COPIED_HEADERS = ['If-None-Match', 'If-Modified-Since', 'Accept'];
+
+/** The upstream request for `url`, carrying the page request's validators and range, and the token if given. */
+export function buildUpstreamRequest(url: string, original: Request, accessToken: string | null, signal?: AbortSignal): Request {
+  const headers = new Headers();
+  for (const name of COPIED_HEADERS) {
+    const value = original.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  const range = original.headers.get('Range');
+  if (range !== null && SIMPLE_RANGE.test(range)) headers.set('Range', range);
+  if (accessToken !== null) headers.set('Authorization', `Bearer ${accessToken}`);
+  return new Request(url, {
+    method: 'GET',
+    headers,
+    mode: 'cors',
+    credentials: 'omit',
+    // On a cross-origin hop the Fetch standard removes Authorization (whatwg/fetch#1544).
+    redirect: 'follow',
+    signal,
+  });
+}
+
+/** How long the homeserver may take to send response headers before the element gets an error. */
+export const RESPONSE_HEADERS_TIMEOUT_MS = 30_000;
+
+/**
+ * Fetches `request`, failing with a TimeoutError if no response headers arrive in time, so a hung
+ * homeserver cannot leave an element waiting for ever. The body, once it flows, is not limited.
+ */
+export async function fetchWithTimeout(
+  fetchFn: typeof fetch,
+  url: string,
+  original: Request,
+  accessToken: string | null,
+  timeoutMs = RESPONSE_HEADERS_TIMEOUT_MS,
+): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('The homeserver did not answer in time.', 'TimeoutError')), timeoutMs);
+  try {
+    return await fetchFn(buildUpstreamRequest(url, original, accessToken, controller.signal));
+  } finally {
+    clearTimeout(timer);
+  }
+}

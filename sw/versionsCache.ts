@@ -1,0 +1,63 @@
+/**
+ * Does this homeserver serve authenticated media? Answered from `GET /_matrix/client/versions`,
+ * fetched without a token, once per homeserver however many media requests wait on it.
+ */
+
+const SUCCESS_LIFETIME_MS = 60 * 60 * 1000;
+
+/** True when a `/versions` body advertises Matrix 1.11 or later, or MSC3916's stable flag (Dendrite sends only the flag). */
+export function advertisesAuthenticatedMedia(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  const { versions, unstable_features: features } = body as { versions?: unknown; unstable_features?: unknown };
+  if (
+    typeof features === 'object' &&
+    features !== null &&
+    (features as Record<string, unknown>)['org.matrix.msc3916.stable'] === true
+  ) {
+    return true;
+  }
+  if (!Array.isArray(versions)) return false;
+  return versions.some((version) => {
+    const match = typeof version === 'string' ? /^v(\d+)\.(\d+)$/.exec(version) : null;
+    if (!match) return false;
+    const major = Number(match[1]);
+    return major > 1 || (major === 1 && Number(match[2]) >= 11);
+  });
+}
+
+export class VersionsCache {
+  private readonly known = new Map<string, { supported: boolean; until: number }>();
+  private readonly inFlight = new Map<string, Promise<boolean | undefined>>();
+
+  constructor(
+    private readonly fetchFn: typeof fetch = (input, init) => fetch(input, init),
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Whether the homeserver at `base` supports authenticated media; undefined when `/versions`
+   * could not be read. A failure is never remembered: the next request asks again.
+   */
+  supportsAuthenticatedMedia(base: string): Promise<boolean | undefined> {
+    const cached = this.known.get(base);
+    if (cached && cached.until > this.now()) return Promise.resolve(cached.supported);
+    let pending = this.inFlight.get(base);
+    if (!pending) {
+      pending = this.load(base).finally(() => this.inFlight.delete(base));
+      this.inFlight.set(base, pending);
+    }
+    return pending;
+  }
+
+  private async load(base: string): Promise<boolean | undefined> {
+    try {
+      const response = await this.fetchFn(`${base}/_matrix/client/versions`, { mode: 'cors', credentials: 'omit' });
+      if (!response.ok) return undefined;
+      const supported = advertisesAuthenticatedMedia(await response.json());
+      this.known.set(base, { supported, until: this.now() + SUCCESS_LIFETIME_MS });
+      return supported;
+    } catch {
+      return undefined;
+    }
+  }
+}

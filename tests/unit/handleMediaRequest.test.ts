@@ -1,0 +1,259 @@
+import { IDBFactory } from 'fake-indexeddb';
+import { createStore } from 'idb-keyval';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Reply, WorkerToPageMessage } from '../../src/protocol.js';
+import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
+import { SessionFinder } from '../../sw/findSession.js';
+import { handleMediaRequest, type MediaHandlerContext } from '../../sw/handleMediaRequest.js';
+import { SessionStore } from '../../sw/sessionStore.js';
+import { TokenRefresher } from '../../sw/TokenRefresher.js';
+import { VersionsCache } from '../../sw/versionsCache.js';
+
+const SCOPE = 'https://app.example/';
+const HS = 'https://hs.example';
+
+/** What the fake homeserver received. */
+interface Seen {
+  url: string;
+  authorization: string | null;
+  range: string | null;
+  mode: RequestMode;
+}
+
+type Route = (request: Request, token: string | null) => Response | Promise<Response>;
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+function setup(options: { versions?: string[]; route?: Route; ask?: (clientId: string, m: WorkerToPageMessage) => Reply | undefined } = {}) {
+  globalThis.indexedDB = new IDBFactory();
+  const seen: Seen[] = [];
+  const fetchFn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    seen.push({ url: request.url, authorization: request.headers.get('Authorization'), range: request.headers.get('Range'), mode: request.mode });
+    if (request.url.endsWith('/_matrix/client/versions')) return json(200, { versions: options.versions ?? ['v1.11'] });
+    const token = request.headers.get('Authorization')?.replace(/^Bearer /, '') ?? null;
+    if (options.route) return options.route(request, token);
+    return new Response('media bytes', { status: 200, headers: { 'Content-Type': 'image/png', 'Content-Length': '11' } });
+  });
+  const asked: WorkerToPageMessage[] = [];
+  const ask = vi.fn(async (clientId: string, message: WorkerToPageMessage) => {
+    asked.push(message);
+    return options.ask?.(clientId, message);
+  });
+  const sessions = new SessionStore(createStore('matrix-media-sw', 'sessions'));
+  const ctx: MediaHandlerContext = {
+    finder: new SessionFinder(sessions, ask),
+    versions: new VersionsCache(fetchFn),
+    refresher: new TokenRefresher(sessions, ask),
+    fetch: fetchFn,
+  };
+  async function request(url: string, init: RequestInit & { clientId?: string } = {}): Promise<Response> {
+    const media = classifyMediaUrl(new URL(url), SCOPE);
+    if (!media) throw new Error(`the worker would not take ${url}`);
+    const req = new Request(url, init);
+    return handleMediaRequest(ctx, { request: req, clientId: init.clientId ?? 'tab-1', media });
+  }
+  const mediaSeen = () => seen.filter((s) => !s.url.endsWith('/versions'));
+  return { ctx, sessions, seen, mediaSeen, asked, ask, request };
+}
+
+describe('handleMediaRequest', () => {
+  beforeEach(() => vi.restoreAllMocks());
+
+  it('rewrites a legacy URL to v1 with the tab\'s token, as a fresh CORS request', async () => {
+    const t = setup();
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok-1' }, 'tab-1');
+    const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/abc?access_token=leak`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('media bytes');
+    expect(t.mediaSeen()).toEqual([
+      { url: `${HS}/_matrix/client/v1/media/download/hs.example/abc`, authorization: 'Bearer tok-1', range: null, mode: 'cors' },
+    ]);
+  });
+
+  it('sends /versions without a token', async () => {
+    const t = setup();
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok-1' }, 'tab-1');
+    await t.request(`${HS}/_matrix/media/v3/download/hs.example/abc`);
+    expect(t.seen.find((s) => s.url.endsWith('/versions'))?.authorization).toBeNull();
+  });
+
+  it('copies a simple Range across, and drops a multi-range one', async () => {
+    const t = setup({ route: () => new Response('x', { status: 206, headers: { 'Content-Range': 'bytes 5-5/10' } }) });
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.request(`${HS}/_matrix/client/v1/media/download/hs.example/abc`, { headers: { Range: 'bytes=5-' } });
+    await t.request(`${HS}/_matrix/client/v1/media/download/hs.example/abc`, { headers: { Range: 'bytes=0-1,3-4' } });
+    expect(t.mediaSeen().map((s) => s.range)).toEqual(['bytes=5-', null]);
+  });
+
+  it('answers 206 itself when the server ignores Range', async () => {
+    const t = setup({
+      route: () => new Response('0123456789', { status: 200, headers: { 'Content-Type': 'video/webm', 'Content-Length': '10' } }),
+    });
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/vid`, { headers: { Range: 'bytes=4-6' } });
+    expect(response.status).toBe(206);
+    expect(response.headers.get('Content-Range')).toBe('bytes 4-6/10');
+    expect(await response.text()).toBe('456');
+  });
+
+  it('lets legacy URLs pass unchanged and without a token when the server predates Matrix 1.11', async () => {
+    const t = setup({ versions: ['v1.10'] });
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.request(`${HS}/_matrix/media/r0/thumbnail/hs.example/abc?width=8&height=8`);
+    expect(t.mediaSeen()).toEqual([
+      { url: `${HS}/_matrix/media/r0/thumbnail/hs.example/abc?width=8&height=8`, authorization: null, range: null, mode: 'cors' },
+    ]);
+  });
+
+  it('falls back to the legacy URL, without a token, on 404 M_UNRECOGNIZED', async () => {
+    const t = setup({
+      versions: ['v1.11'],
+      route: (req) =>
+        req.url.includes('/client/v1/') ? json(404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' }) : new Response('old'),
+    });
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const response = await t.request(`${HS}/_matrix/client/v1/media/download/hs.example/abc`);
+    expect(await response.text()).toBe('old');
+    expect(t.mediaSeen().map((s) => [s.url, s.authorization])).toEqual([
+      [`${HS}/_matrix/client/v1/media/download/hs.example/abc`, 'Bearer tok'],
+      [`${HS}/_matrix/media/v3/download/hs.example/abc`, null],
+    ]);
+  });
+
+  it('does not mistake a frozen legacy 404 M_NOT_FOUND for an old server', async () => {
+    const t = setup({ route: () => json(404, { errcode: 'M_NOT_FOUND', error: 'Not found' }) });
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const response = await t.request(`${HS}/_matrix/client/v1/media/download/hs.example/abc`);
+    expect(response.status).toBe(404);
+    expect(t.mediaSeen()).toHaveLength(1);
+  });
+
+  it('never gives the token to another origin, another port or a path outside the prefix', async () => {
+    const t = setup();
+    await t.sessions.put({ id: 's1', homeserverUrl: `${HS}/matrix`, accessToken: 'tok' }, 'tab-1');
+    for (const url of [
+      'https://evil.example/matrix/_matrix/media/v3/download/hs.example/abc',
+      'https://hs.example:8443/matrix/_matrix/media/v3/download/hs.example/abc',
+      'https://hs.example.evil/matrix/_matrix/client/v1/media/download/hs.example/abc',
+      'https://hs.example/_matrix/client/v1/media/download/hs.example/abc',
+      'https://hs.example/matrix2/_matrix/client/v1/media/download/hs.example/abc',
+    ]) {
+      await t.request(url);
+    }
+    expect(t.seen.every((s) => s.authorization === null)).toBe(true);
+    expect(t.seen).toHaveLength(5);
+  });
+
+  it('keeps two tabs\' tokens apart', async () => {
+    const t = setup();
+    await t.sessions.put({ id: 'alice', homeserverUrl: HS, accessToken: 'tok-alice' }, 'tab-a');
+    await t.sessions.put({ id: 'bob', homeserverUrl: HS, accessToken: 'tok-bob' }, 'tab-b');
+    await t.request(`${HS}/_matrix/media/v3/download/hs.example/a`, { clientId: 'tab-a' });
+    await t.request(`${HS}/_matrix/media/v3/download/hs.example/b`, { clientId: 'tab-b' });
+    expect(t.mediaSeen().map((s) => s.authorization)).toEqual(['Bearer tok-alice', 'Bearer tok-bob']);
+  });
+
+  it('asks a tab it has never heard of once, then uses what it said', async () => {
+    const t = setup({
+      ask: (_id, m) =>
+        m.type === 'mms/session-request' ? { type: 'mms/session-reply', sessions: [{ id: 's9', homeserverUrl: HS, accessToken: 'pulled' }] } : undefined,
+    });
+    await Promise.all([1, 2, 3].map((n) => t.request(`${HS}/_matrix/media/v3/download/hs.example/m${n}`, { clientId: 'new-tab' })));
+    await t.request(`${HS}/_matrix/media/v3/download/hs.example/m4`, { clientId: 'new-tab' });
+    expect(t.asked).toEqual([{ type: 'mms/session-request' }]);
+    expect(t.mediaSeen().map((s) => s.authorization)).toEqual(Array(4).fill('Bearer pulled'));
+  });
+
+  it('lets media of a tab without a session pass untouched, and stops asking it', async () => {
+    const t = setup({ ask: () => ({ type: 'mms/session-reply', sessions: [] }) });
+    await t.request(`${HS}/_matrix/media/v3/download/hs.example/a`, { clientId: 'stranger' });
+    await t.request(`${HS}/_matrix/media/v3/download/hs.example/b`, { clientId: 'stranger' });
+    expect(t.asked).toHaveLength(1);
+    expect(t.mediaSeen().map((s) => [s.url, s.authorization])).toEqual([
+      [`${HS}/_matrix/media/v3/download/hs.example/a`, null],
+      [`${HS}/_matrix/media/v3/download/hs.example/b`, null],
+    ]);
+  });
+
+  it('refreshes an expired token once for a burst of failures, and retries each once', async () => {
+    let refreshes = 0;
+    const t = setup({
+      route: (_req, token) => (token === 'fresh' ? new Response('ok') : json(401, { errcode: 'M_UNKNOWN_TOKEN', error: 'expired', soft_logout: true })),
+      ask: (_id, m) => {
+        if (m.type !== 'mms/refresh-request') return undefined;
+        refreshes += 1;
+        return { type: 'mms/refresh-reply', accessToken: 'fresh' };
+      },
+    });
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'stale' }, 'tab-1');
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => t.request(`${HS}/_matrix/media/v3/download/hs.example/m${i}`)),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(refreshes).toBe(1);
+    expect(t.mediaSeen()).toHaveLength(40);
+    expect((await t.sessions.byId('s1'))?.accessToken).toBe('fresh');
+  });
+
+  it('gives the element the 401 when no new token can be had, without looping', async () => {
+    const t = setup({
+      route: () => json(401, { errcode: 'M_UNKNOWN_TOKEN', error: 'expired', soft_logout: true }),
+      ask: () => ({ type: 'mms/refresh-reply', accessToken: null }),
+    });
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'stale' }, 'tab-1');
+    const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/m`);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ errcode: 'M_UNKNOWN_TOKEN' });
+    expect(t.mediaSeen()).toHaveLength(1);
+  });
+
+  it('serves a mediaUrl download with its session\'s token and safe headers', async () => {
+    const t = setup({
+      route: () => new Response('<svg/>', { status: 200, headers: { 'Content-Type': 'image/svg+xml', 'Content-Length': '6' } }),
+    });
+    await t.sessions.put({ id: 'sid', homeserverUrl: HS, accessToken: 'tok' }, 'some-tab');
+    const response = await t.request(`${SCOPE}matrix-media-sw/sid/download/hs.example/abc/pic.svg`, { clientId: '' });
+    expect(t.mediaSeen()).toEqual([
+      { url: `${HS}/_matrix/client/v1/media/download/hs.example/abc/pic.svg`, authorization: 'Bearer tok', range: null, mode: 'cors' },
+    ]);
+    expect(response.headers.get('Content-Disposition')).toBe(`attachment; filename="pic.svg"; filename*=UTF-8''pic.svg`);
+    expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff');
+    expect(response.headers.get('Content-Security-Policy')).toMatch(/^sandbox;.*script-src 'none'/);
+  });
+
+  it('serves allow-listed types from mediaUrl inline', async () => {
+    const t = setup();
+    await t.sessions.put({ id: 'sid', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const response = await t.request(`${SCOPE}matrix-media-sw/sid/thumbnail/hs.example/abc?width=32&height=32`);
+    expect(t.mediaSeen()[0]?.url).toBe(`${HS}/_matrix/client/v1/media/thumbnail/hs.example/abc?width=32&height=32`);
+    expect(response.headers.get('Content-Disposition')).toBe('inline');
+  });
+
+  it('answers a mediaUrl of a forgotten session with 401, sending nothing upstream', async () => {
+    const t = setup();
+    const response = await t.request(`${SCOPE}matrix-media-sw/gone/download/hs.example/abc`);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ errcode: 'M_MISSING_TOKEN' });
+    expect(t.seen).toHaveLength(0);
+  });
+
+  it('answers a malformed mediaUrl with 400', async () => {
+    const t = setup();
+    const response = await t.request(`${SCOPE}matrix-media-sw/sid/download/bad_host/abc`);
+    expect(response.status).toBe(400);
+    expect(t.seen).toHaveLength(0);
+  });
+
+  it('uses the homeserver\'s newest session for a navigation that has no tab yet', async () => {
+    const t = setup();
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const nav = new Request(`${HS}/_matrix/media/v3/download/hs.example/abc`);
+    Object.defineProperty(nav, 'mode', { value: 'navigate' });
+    const media = classifyMediaUrl(new URL(nav.url), SCOPE)!;
+    await handleMediaRequest(t.ctx, { request: nav, clientId: '', media });
+    expect(t.mediaSeen()[0]?.authorization).toBe('Bearer tok');
+  });
+});

@@ -1,0 +1,65 @@
+import { resolve } from 'node:path';
+import { defineConfig, type UserConfig } from 'vite';
+
+/**
+ * One config, three jobs, chosen by `--mode`:
+ * - `page`: the page-side ES module, dist/index.js (no worker code in it);
+ * - `worker`: the standalone worker, dist/matrix-media-sw.js, a minified classic script (IIFE),
+ *   because Firefox before 147 and older Safari cannot run module workers;
+ * - `test` (set by vitest): the unit tests;
+ * - anything else (`vite`, `vite build`): the demo page under demo/.
+ */
+const root = import.meta.dirname;
+
+function pageBuild(): UserConfig {
+  return {
+    build: {
+      outDir: 'dist',
+      emptyOutDir: true,
+      sourcemap: true,
+      minify: false,
+      lib: { entry: resolve(root, 'src/index.ts'), formats: ['es'], fileName: () => 'index.js' },
+    },
+  };
+}
+
+function workerBuild(): UserConfig {
+  return {
+    // Workbox wraps its development asserts in process.env.NODE_ENV checks; library mode does not
+    // replace that on its own.
+    define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+    build: {
+      outDir: 'dist',
+      emptyOutDir: false,
+      sourcemap: true,
+      minify: true,
+      lib: { entry: resolve(root, 'sw/index.ts'), formats: ['iife'], name: 'matrixMediaSw', fileName: () => 'matrix-media-sw.js' },
+    },
+  };
+}
+
+function demoBuild(): UserConfig {
+  return {
+    root: resolve(root, 'demo'),
+    publicDir: resolve(root, 'dist'),
+    server: { host: 'localhost', strictPort: true },
+    build: { outDir: resolve(root, 'dist-demo'), emptyOutDir: true },
+  };
+}
+
+function unitTests(): UserConfig {
+  return {
+    test: {
+      include: ['tests/unit/**/*.test.ts'],
+      environment: 'node',
+      setupFiles: ['tests/unit/setup.ts'],
+    },
+  } as UserConfig;
+}
+
+export default defineConfig(({ mode }) => {
+  if (mode === 'test') return unitTests();
+  if (mode === 'page') return pageBuild();
+  if (mode === 'worker') return workerBuild();
+  return demoBuild();
+});
