@@ -18,7 +18,8 @@ export function buildUpstreamRequest(url: string, original: Request, accessToken
     if (value !== null) headers.set(name, value);
   }
   const range = original.headers.get('Range');
-  if (range !== null && SIMPLE_RANGE.test(range)) headers.set('Range', range);
+  const ranged = range !== null && SIMPLE_RANGE.test(range);
+  if (ranged) headers.set('Range', range);
   if (accessToken !== null) headers.set('Authorization', `Bearer ${accessToken}`);
   return new Request(url, {
     method: 'GET',
@@ -27,6 +28,10 @@ export function buildUpstreamRequest(url: string, original: Request, accessToken
     credentials: 'omit',
     // On a cross-origin hop the Fetch standard removes Authorization (whatwg/fetch#1544).
     redirect: 'follow',
+    // A ranged read is a media element streaming. When the server ignores Range, the worker
+    // cancels each full download once its slice is sent; Chromium's HTTP cache then hands the
+    // next seek a truncated shared entry and the element fails with a data source error.
+    cache: ranged ? 'no-store' : 'default',
     signal,
   });
 }
