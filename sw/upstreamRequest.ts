@@ -8,7 +8,14 @@
 // `Range` only in the single-range form media elements send: it is CORS-safelisted, so it needs
 // no room in the server's Access-Control-Allow-Headers (Synapse lists neither Range nor If-*).
 const SIMPLE_RANGE = /^bytes=\d+-\d*$/;
-const COPIED_HEADERS = ['If-None-Match', 'If-Modified-Since', 'Accept'];
+const COPIED_HEADERS = ['If-None-Match', 'If-Modified-Since'];
+
+// Accept only while CORS-safelisted (Fetch: at most 128 bytes, no unsafe bytes). A navigation's
+// Accept is longer; sent anyway it needs a place in Access-Control-Allow-Headers that no
+// homeserver gives it, and the fetch fails after the preflight.
+function isSafelistedAccept(value: string): boolean {
+  return value.length <= 128 && !/[\x00-\x08\x0a-\x1f"():<>?@[\\\]{}\x7f]/.test(value);
+}
 
 /** The upstream request for `url`, carrying the page request's validators and range, and the token if given. */
 export function buildUpstreamRequest(url: string, original: Request, accessToken: string | null, signal?: AbortSignal): Request {
@@ -17,6 +24,8 @@ export function buildUpstreamRequest(url: string, original: Request, accessToken
     const value = original.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
+  const accept = original.headers.get('Accept');
+  if (accept !== null && isSafelistedAccept(accept)) headers.set('Accept', accept);
   const range = original.headers.get('Range');
   const ranged = range !== null && SIMPLE_RANGE.test(range);
   if (ranged) headers.set('Range', range);

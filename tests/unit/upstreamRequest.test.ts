@@ -57,3 +57,15 @@ describe('fetchWithTimeout', () => {
     expect(await response.text()).toBe('x');
   });
 });
+
+describe('buildUpstreamRequest and Accept', () => {
+  it('drops an Accept that is not CORS-safelisted, such as a navigation\'s', () => {
+    const navigationAccept =
+      'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7';
+    const original = new Request(URL_V1, { headers: { Accept: navigationAccept } });
+    expect(buildUpstreamRequest(URL_V1, original, 't').headers.get('Accept')).toBeNull();
+    const imageAccept = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+    expect(buildUpstreamRequest(URL_V1, new Request(URL_V1, { headers: { Accept: imageAccept } }), 't').headers.get('Accept')).toBe(imageAccept);
+    expect(buildUpstreamRequest(URL_V1, new Request(URL_V1, { headers: { Accept: 'a/b; x="y"' } }), 't').headers.get('Accept')).toBeNull();
+  });
+});

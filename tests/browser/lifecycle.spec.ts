@@ -1,0 +1,201 @@
+import type { Page } from '@playwright/test';
+import { samplePng } from '../../demo/homeserver/png.js';
+import type { Homeserver } from '../../demo/homeserver/server.js';
+import { expect, loadImage, mediaRequests, register, test } from './fixtures.js';
+
+const controlled = (page: Page) => page.evaluate(() => navigator.serviceWorker.controller !== null);
+
+/** Registers, then shows `count` new images by their legacy URLs; returns what the user saw. */
+async function registerAndShow(page: Page, homeserver: Homeserver, token: string, count: number) {
+  await register(page, { homeserverUrl: homeserver.url, accessToken: token });
+  const results = [];
+  for (let i = 0; i < count; i++) {
+    const mxc = homeserver.addMedia(samplePng(16, 16, i), 'image/png');
+    results.push(await loadImage(page, homeserver.url + mxc.replace('mxc://', '/_matrix/media/v3/download/')));
+  }
+  return results;
+}
+
+/** True when every media request the homeserver saw went to v1 with the token. */
+function allAuthenticated(homeserver: Homeserver, token: string): boolean {
+  const seen = mediaRequests(homeserver);
+  return seen.length > 0 && seen.every((r) => r.authorization === `Bearer ${token}` && r.path.startsWith('/_matrix/client/v1/'));
+}
+
+test.describe('page lifecycle: the homeserver never receives an unauthenticated media request for media the page shows', () => {
+  test('first visit', async ({ appPage: page, homeserver }) => {
+    expect(await controlled(page)).toBe(false);
+    const token = homeserver.register('alice', 'pw');
+    const results = await registerAndShow(page, homeserver, token, 3);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(await controlled(page)).toBe(true);
+    expect(allAuthenticated(homeserver, token)).toBe(true);
+  });
+
+  test('normal reload', async ({ appPage: page, homeserver }) => {
+    const token = homeserver.register('alice', 'pw');
+    await registerAndShow(page, homeserver, token, 1);
+    await page.reload();
+    await page.waitForFunction(() => (window as any).ready === true);
+    expect(await controlled(page)).toBe(true);
+    const results = await registerAndShow(page, homeserver, token, 3);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(allAuthenticated(homeserver, token)).toBe(true);
+  });
+
+  test('hard reload (Shift+Reload leaves the page uncontrolled; the worker claims it)', async ({ appPage: page, homeserver, browserName }) => {
+    test.skip(browserName !== 'chromium', 'a hard reload is issued through CDP Page.reload({ignoreCache}), which only Chromium has');
+    const token = homeserver.register('alice', 'pw');
+    await registerAndShow(page, homeserver, token, 1);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Page.reload', { ignoreCache: true });
+    await page.waitForFunction(() => (window as any).ready === true);
+    // Proof that this really was a hard reload: the worker does not control the page.
+    expect(await controlled(page)).toBe(false);
+    const results = await registerAndShow(page, homeserver, token, 3);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(await controlled(page)).toBe(true);
+    expect(allAuthenticated(homeserver, token)).toBe(true);
+  });
+
+  test('the worker is stopped by the browser: the next media loads with the token from storage, without asking the page', async ({
+    appPage: page,
+    homeserver,
+    browserName,
+  }) => {
+    test.skip(browserName !== 'chromium', 'only Chromium lets a test stop a worker (CDP ServiceWorker.stopAllWorkers)');
+    const token = homeserver.register('alice', 'pw');
+    await registerAndShow(page, homeserver, token, 1);
+    // Count the worker's questions to the page from now on.
+    await page.evaluate(() => {
+      (window as any).asked = 0;
+      navigator.serviceWorker.addEventListener('message', () => (window as any).asked++);
+    });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    const mxc = homeserver.addMedia(samplePng(12, 12, 9), 'image/png');
+    expect((await loadImage(page, homeserver.url + mxc.replace('mxc://', '/_matrix/media/v3/download/'))).ok).toBe(true);
+    expect(allAuthenticated(homeserver, token)).toBe(true);
+    expect(await page.evaluate(() => (window as any).asked)).toBe(0);
+  });
+});
+
+test.describe('sessions', () => {
+  test('two tabs signed in as two users each send their own token, also after a worker restart', async ({ context, app, homeserver, browserName }) => {
+    const tokens = [homeserver.register('alice', 'pw'), homeserver.register('bob', 'pw')];
+    const pages = await Promise.all(tokens.map(() => context.newPage()));
+    for (const [i, page] of pages.entries()) {
+      await page.goto(`${app.url}/index.html`);
+      await page.waitForFunction(() => (window as any).ready === true);
+      await register(page, { homeserverUrl: homeserver.url, accessToken: tokens[i] });
+    }
+    const showNew = async (page: Page, seed: number) => {
+      const mxc = homeserver.addMedia(samplePng(10, 10, seed), 'image/png');
+      const before = homeserver.log.length;
+      expect((await loadImage(page, homeserver.url + mxc.replace('mxc://', '/_matrix/media/v3/download/'))).ok).toBe(true);
+      return homeserver.log.slice(before).filter((r) => r.method === 'GET' && r.path.includes('/media/')).map((r) => r.authorization);
+    };
+    expect(await showNew(pages[0]!, 1)).toEqual([`Bearer ${tokens[0]}`]);
+    expect(await showNew(pages[1]!, 2)).toEqual([`Bearer ${tokens[1]}`]);
+    if (browserName === 'chromium') {
+      const cdp = await context.newCDPSession(pages[0]!);
+      await cdp.send('ServiceWorker.enable');
+      await cdp.send('ServiceWorker.stopAllWorkers');
+      expect(await showNew(pages[1]!, 3)).toEqual([`Bearer ${tokens[1]}`]);
+      expect(await showNew(pages[0]!, 4)).toEqual([`Bearer ${tokens[0]}`]);
+    }
+  });
+
+  test('after signOut no request carries the token, and the worker\'s storage no longer holds it', async ({ appPage: page, homeserver }) => {
+    const token = homeserver.register('alice', 'pw');
+    await registerAndShow(page, homeserver, token, 1);
+    const stored = () =>
+      page.evaluate(
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const open = indexedDB.open('matrix-media-sw');
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const all = open.result.transaction('sessions').objectStore('sessions').getAll();
+              all.onsuccess = () => resolve(JSON.stringify(all.result));
+            };
+          }),
+      );
+    expect(await stored()).toContain(token);
+    await page.evaluate(() => (window as any).handles[0].signOut());
+    expect(await stored()).not.toContain(token);
+
+    const before = homeserver.log.length;
+    const mxc = homeserver.addMedia(samplePng(10, 10, 5), 'image/png');
+    const result = await loadImage(page, homeserver.url + mxc.replace('mxc://', '/_matrix/media/v3/download/'));
+    // Signed out: the frozen legacy URL answers 404 and the image stays broken.
+    expect(result.ok).toBe(false);
+    expect(homeserver.log.slice(before).every((r) => r.authorization === null)).toBe(true);
+  });
+});
+
+test.describe('mediaUrl: same-origin URLs that navigations and downloads can use', () => {
+  test('opened in a new tab, it loads the image with the session\'s token', async ({ appPage: page, context, homeserver }) => {
+    const token = homeserver.register('alice', 'pw');
+    const mxc = homeserver.addMedia(samplePng(30, 20, 7), 'image/png', 'holiday.png');
+    await register(page, { homeserverUrl: homeserver.url, accessToken: token });
+    const url = await page.evaluate((m) => (window as any).handles[0].mediaUrl(m, { filename: 'Holiday photo.png' }), mxc);
+    expect(new URL(url).origin).toBe(new URL(page.url()).origin);
+
+    const tab = await context.newPage();
+    const response = await tab.goto(url);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-type']).toBe('image/png');
+    expect(response?.headers()['content-disposition']).toBe(`inline; filename="Holiday photo.png"; filename*=UTF-8''Holiday%20photo.png`);
+    expect(await tab.evaluate(() => (document.querySelector('img') as HTMLImageElement | null)?.naturalWidth)).toBe(30);
+    expect(mediaRequests(homeserver).map((r) => [r.path, r.authorization])).toEqual([
+      [`${mxc.replace('mxc://', '/_matrix/client/v1/media/download/')}/Holiday%20photo.png`, `Bearer ${token}`],
+    ]);
+  });
+
+  test('a thumbnail and an attachment type carry the headers that keep the app origin safe', async ({ appPage: page, homeserver }) => {
+    const token = homeserver.register('alice', 'pw');
+    const png = homeserver.addMedia(samplePng(64, 64, 8), 'image/png');
+    const svg = homeserver.addMedia(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>parent.pwned=1</script></svg>'), 'image/svg+xml', 'x.svg');
+    await register(page, { homeserverUrl: homeserver.url, accessToken: token });
+    const thumb = await page.evaluate((m) => (window as any).handles[0].mediaUrl(m, { width: 32, height: 32, method: 'crop' }), png);
+    expect(await loadImage(page, thumb)).toMatchObject({ ok: true });
+    const headers = await page.evaluate(async (m) => {
+      const res = await fetch((window as any).handles[0].mediaUrl(m));
+      return { status: res.status, ...Object.fromEntries(res.headers) };
+    }, svg);
+    expect(headers).toMatchObject({
+      status: 200,
+      'content-disposition': expect.stringMatching(/^attachment/),
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': expect.stringMatching(/^sandbox;/),
+    });
+  });
+
+  test('an invalid mxc URI is refused with a typed error, never turned into a URL', async ({ appPage: page, homeserver }) => {
+    const token = homeserver.register('alice', 'pw');
+    await register(page, { homeserverUrl: homeserver.url, accessToken: token });
+    const code = await page.evaluate(() => {
+      try {
+        (window as any).handles[0].mediaUrl('mxc://evil.example/../../_matrix/client/v3/account/whoami');
+        return 'no error';
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+    });
+    expect(code).toBe('invalid-mxc');
+  });
+});
+
+test.describe('registration errors', () => {
+  test('a script that is not there rejects with registration-failed', async ({ appPage: page, homeserver }) => {
+    const result = await page.evaluate((hs) => (window as any).register({ homeserverUrl: hs, accessToken: 't', scriptUrl: '/missing.js' }), homeserver.url);
+    expect(result).toMatchObject({ ok: false, name: 'MediaSwError', code: 'registration-failed' });
+  });
+
+  test('a homeserver URL that is not a base URL rejects with invalid-options', async ({ appPage: page, homeserver }) => {
+    const result = await page.evaluate((hs) => (window as any).register({ homeserverUrl: `${hs}/_matrix/client`, accessToken: 't' }), homeserver.url);
+    expect(result).toMatchObject({ ok: false, code: 'invalid-options' });
+  });
+});
