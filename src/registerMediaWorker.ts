@@ -253,6 +253,10 @@ export async function registerMediaWorker(options: RegisterMediaWorkerOptions): 
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     throw new MediaSwError('registration-failed', `The browser refused to register the media worker (${reason}).`, { cause });
   }
+  // Privacy tools and test harnesses that block workers may stub register() to return nothing.
+  if (typeof registration !== 'object' || registration === null || !('scope' in registration)) {
+    throw new MediaSwError('unsupported', 'Service workers are blocked in this browser (register() returned no registration).');
+  }
   const active = await waitForActivation(registration, timeoutMs);
   const controller = await waitForControl(container, active, timeoutMs);
 

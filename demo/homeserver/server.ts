@@ -41,6 +41,7 @@ export interface LoggedRequest {
 }
 
 interface StoredMedia {
+  mxc: string;
   contentType: string;
   fileName: string | undefined;
   data: Buffer;
@@ -135,8 +136,9 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
 
   function addMedia(data: Buffer, contentType: string, fileName?: string): string {
     const mediaId = randomBytes(18).toString('base64url').replace(/[^A-Za-z]/g, '').slice(0, 24).padEnd(24, 'x');
-    media.set(mediaId, { contentType, fileName, data, frozen: config.freezeNewMedia });
-    return `mxc://${serverName}/${mediaId}`;
+    const mxc = `mxc://${serverName}/${mediaId}`;
+    media.set(mediaId, { mxc, contentType, fileName, data, frozen: config.freezeNewMedia });
+    return mxc;
   }
 
   /** The user of the request's token; Synapse's rules, including 401 for header and query together. */
@@ -234,6 +236,12 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     const path = url.pathname;
     const method = req.method ?? 'GET';
 
+    if (path === '/_test/media' && method === 'GET') {
+      // Not Matrix: lets the demo page find the seeded media without a room to read it from.
+      return sendJson(res, 200, {
+        media: [...media.values()].map((m) => ({ mxc: m.mxc, contentType: m.contentType, fileName: m.fileName ?? null, size: m.data.length })),
+      });
+    }
     if (path === '/_matrix/client/versions' && method === 'GET') {
       return sendJson(res, 200, { versions: config.versions, unstable_features: config.unstableFeatures });
     }

@@ -199,3 +199,14 @@ test.describe('registration errors', () => {
     expect(result).toMatchObject({ ok: false, code: 'invalid-options' });
   });
 });
+
+test.describe('where service workers cannot run', () => {
+  test.use({ serviceWorkers: 'block' });
+
+  test('registration rejects with a typed, explained error', async ({ appPage: page, homeserver }) => {
+    const result = await page.evaluate((hs) => (window as any).register({ homeserverUrl: hs, accessToken: 't' }), homeserver.url);
+    expect(result, JSON.stringify(result)).toMatchObject({ ok: false, name: 'MediaSwError' });
+    expect(['unsupported', 'registration-failed']).toContain(result.code);
+    expect(result.message).not.toContain('undefined');
+  });
+});
