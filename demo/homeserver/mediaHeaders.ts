@@ -1,16 +1,9 @@
+import { isInlineContentType } from '../../sw/localResponse.js';
+
 /**
  * The headers a homeserver sends with media, as the spec asks and Synapse does
  * (synapse/media/_base.py add_file_headers; synapse/rest/client/media.py).
  */
-
-// The spec's "serving inline content" allow-list; Synapse's INLINE_CONTENT_TYPES is the same.
-const INLINE_CONTENT_TYPES = new Set([
-  'text/css', 'text/plain', 'text/csv', 'application/json', 'application/ld+json',
-  'image/jpeg', 'image/gif', 'image/png', 'image/apng', 'image/webp', 'image/avif',
-  'video/mp4', 'video/webm', 'video/ogg', 'video/quicktime',
-  'audio/mp4', 'audio/webm', 'audio/aac', 'audio/mpeg', 'audio/ogg', 'audio/wave', 'audio/wav',
-  'audio/x-wav', 'audio/x-pn-wav', 'audio/flac', 'audio/x-flac',
-]);
 
 // Synapse appends a charset to these.
 const TEXT_CONTENT_TYPES = new Set([
@@ -37,7 +30,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Content-Disposition as Synapse writes it: a bare token name, or `filename*=utf-8''…`, never quoted. */
 export function contentDisposition(contentType: string, fileName: string | undefined): string {
-  const disposition = INLINE_CONTENT_TYPES.has(baseType(contentType)) ? 'inline' : 'attachment';
+  // The worker and the homeserver apply the same allow-list: the spec's, which Synapse copies.
+  const disposition = isInlineContentType(contentType) ? 'inline' : 'attachment';
   if (!fileName) return disposition;
   if (TOKEN.test(fileName)) return `${disposition}; filename=${fileName}`;
   return `${disposition}; filename*=utf-8''${encodeURIComponent(fileName)}`;

@@ -15,18 +15,32 @@ export interface AppServer {
   url: string;
   /** Paths the app origin was asked for, to prove which requests reached it. */
   log: string[];
+  /** Bump to serve a byte-different worker script: the browser then installs it as an update. */
+  workerBuild: number;
   close(): Promise<void>;
 }
 
 export async function startAppServer(roots: string[]): Promise<AppServer> {
-  const log: string[] = [];
+  const app: AppServer = {
+    url: '',
+    log: [],
+    workerBuild: 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
   const server: Server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://app.invalid').pathname;
-    log.push(path);
+    app.log.push(path);
     const relative = normalize(path === '/' ? '/index.html' : path).replace(/^(\.\.[/\\])+/, '');
     for (const root of roots) {
       try {
-        const body = await readFile(join(root, relative));
+        let body = await readFile(join(root, relative));
+        if (relative === '/matrix-media-sw.js' && app.workerBuild > 0) {
+          body = Buffer.concat([body, Buffer.from(`\n// test build ${app.workerBuild}\n`)]);
+        }
         res.writeHead(200, { 'Content-Type': TYPES[extname(relative)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' });
         res.end(body);
         return;
@@ -39,13 +53,6 @@ export async function startAppServer(roots: string[]): Promise<AppServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://localhost:${port}`,
-    log,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  app.url = `http://localhost:${port}`;
+  return app;
 }

@@ -30,6 +30,7 @@ export const test = base.extend<Fixtures, { app: AppServer }>({
     await homeserver.close();
   },
   appPage: async ({ page, app }, use) => {
+    app.workerBuild = 0;
     await page.goto(`${app.url}/index.html`);
     await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
     await use(page);

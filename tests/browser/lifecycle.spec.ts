@@ -81,6 +81,22 @@ test.describe('page lifecycle: the homeserver never receives an unauthenticated 
   });
 });
 
+test.describe('worker updates', () => {
+  test('a new worker version takes over the page, and media keeps loading with the token', async ({ appPage: page, app, homeserver }) => {
+    const token = homeserver.register('alice', 'pw');
+    await registerAndShow(page, homeserver, token, 1);
+    app.workerBuild = 1;
+    const taken = page.evaluate(
+      () => new Promise<boolean>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(true), { once: true })),
+    );
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
+    expect(await taken).toBe(true);
+    const mxc = homeserver.addMedia(samplePng(14, 14, 6), 'image/png');
+    expect((await loadImage(page, homeserver.url + mxc.replace('mxc://', '/_matrix/media/v3/download/'))).ok).toBe(true);
+    expect(allAuthenticated(homeserver, token)).toBe(true);
+  });
+});
+
 test.describe('sessions', () => {
   test('two tabs signed in as two users each send their own token, also after a worker restart', async ({ context, app, homeserver, browserName }) => {
     const tokens = [homeserver.register('alice', 'pw'), homeserver.register('bob', 'pw')];
