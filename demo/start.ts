@@ -2,10 +2,9 @@
  * `npm run demo`: the embedded homeserver on 127.0.0.1 with a demo account and sample media,
  * and the demo page on localhost (Vite), two origins as in a real deployment.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createServer } from 'vite';
-import { samplePng } from './homeserver/png.js';
+import { sampleMedia } from './homeserver/samples.js';
 import { startHomeserver } from './homeserver/server.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -14,10 +13,7 @@ const pagePort = Number(process.env.MMS_DEMO_PORT ?? 5173);
 
 const homeserver = await startHomeserver({ port: homeserverPort });
 homeserver.register('demo', 'demo');
-for (const [i, [width, height]] of [[1600, 1200], [1200, 1600], [800, 800], [1920, 1080], [640, 480], [320, 240]].entries()) {
-  homeserver.addMedia(samplePng(width!, height!, i + 1), 'image/png', `photo-${i + 1}-${width}x${height}.png`);
-}
-homeserver.addMedia(readFileSync(resolve(root, 'demo/media/sample-video.webm')), 'video/webm', 'sample-video.webm');
+for (const sample of await sampleMedia()) homeserver.addMedia(sample.data, sample.contentType, sample.fileName);
 
 const vite = await createServer({ configFile: resolve(root, 'vite.config.ts'), mode: 'development', server: { port: pagePort } });
 await vite.listen();

@@ -34,7 +34,12 @@ export interface SignOutMessage {
 export interface ClaimMessage {
   type: 'mms/claim';
 }
-export type PageToWorkerMessage = SessionMessage | SignOutMessage | ClaimMessage;
+/** Asks the worker to report (or stop reporting) what it does per request to this tab. */
+export interface DiagnosticsMessage {
+  type: 'mms/diagnostics';
+  enabled: boolean;
+}
+export type PageToWorkerMessage = SessionMessage | SignOutMessage | ClaimMessage | DiagnosticsMessage;
 
 // Worker → page requests, each with a reply port.
 /** Sent when a tab's request arrives before the worker has heard of that tab (e.g. after a restart without storage). */
@@ -45,7 +50,32 @@ export interface RefreshRequestMessage {
   type: 'mms/refresh-request';
   sessionId: string;
 }
-export type WorkerToPageMessage = SessionRequestMessage | RefreshRequestMessage;
+/** What the worker did with one request; sent without a reply port to tabs that asked. */
+export interface DiagnosticMessage {
+  type: 'mms/diagnostic';
+  entry: DiagnosticEntry;
+}
+export type WorkerToPageMessage = SessionRequestMessage | RefreshRequestMessage | DiagnosticMessage;
+
+/** One request as the worker handled it. URLs never carry a token. */
+export interface DiagnosticEntry {
+  /** The URL the page asked for, with any `access_token` parameter removed. */
+  url: string;
+  /** The URL the worker fetched, or null when it answered by itself. */
+  upstreamUrl: string | null;
+  /** How it was served. */
+  outcome: 'authenticated' | 'unauthenticated' | 'passed-through' | 'answered-by-worker' | 'failed';
+  /** The status the element got (0 for a network error). */
+  status: number;
+  /** Body bytes the element received; null while unknown (opaque responses). */
+  bytes: number | null;
+  /** From the fetch event to the end of the body, in milliseconds. */
+  durationMs: number;
+  /** Whether /versions came from the worker's cache. */
+  versionsCached: boolean | null;
+  /** What went wrong, for failures: an error name and message, never a token. */
+  error: string | null;
+}
 
 // Replies, in both directions.
 export interface AckReply {
@@ -106,9 +136,15 @@ export function asPageToWorkerMessage(data: unknown): PageToWorkerMessage | unde
       return typeof data.sessionId === 'string' ? { type: data.type, sessionId: data.sessionId } : undefined;
     case 'mms/claim':
       return { type: data.type };
+    case 'mms/diagnostics':
+      return typeof data.enabled === 'boolean' ? { type: data.type, enabled: data.enabled } : undefined;
     default:
       return undefined;
   }
+}
+
+function isDiagnosticEntry(value: unknown): value is DiagnosticEntry {
+  return isRecord(value) && typeof value.url === 'string' && typeof value.status === 'number' && typeof value.outcome === 'string';
 }
 
 /** Narrows untrusted data to a worker request, or undefined. */
@@ -119,6 +155,8 @@ export function asWorkerToPageMessage(data: unknown): WorkerToPageMessage | unde
       return { type: data.type };
     case 'mms/refresh-request':
       return typeof data.sessionId === 'string' ? { type: data.type, sessionId: data.sessionId } : undefined;
+    case 'mms/diagnostic':
+      return isDiagnosticEntry(data.entry) ? { type: data.type, entry: data.entry } : undefined;
     default:
       return undefined;
   }

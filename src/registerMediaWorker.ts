@@ -5,6 +5,7 @@ import {
   asReply,
   asWorkerToPageMessage,
   PROTOCOL_VERSION,
+  type DiagnosticEntry,
   type PageToWorkerMessage,
   type Reply,
   type SessionInit,
@@ -38,6 +39,11 @@ export interface MediaWorker {
   signOut(): Promise<void>;
   /** A same-origin URL for `mxc` that the worker serves with this session's token. */
   mediaUrl(mxc: string, options?: MediaUrlOptions): string;
+  /**
+   * Calls `callback` with what the worker did for each media request from now on (URLs without
+   * tokens, status, bytes, time). Nothing is reported until asked. Returns a function that stops it.
+   */
+  onDiagnostic(callback: (entry: DiagnosticEntry) => void): Promise<() => void>;
 }
 
 interface PageSession {
@@ -49,6 +55,7 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 
 // One listener per page answers the worker for every handle the page holds.
 const pageSessions = new Map<string, PageSession>();
+const diagnosticListeners = new Set<(entry: DiagnosticEntry) => void>();
 let listening = false;
 let warnedAboutVersion = false;
 
@@ -86,6 +93,10 @@ function forgetSessionId(homeserverUrl: string, id: string): void {
 
 async function answerWorker(event: MessageEvent): Promise<void> {
   const message = asWorkerToPageMessage(event.data);
+  if (message?.type === 'mms/diagnostic') {
+    for (const listener of diagnosticListeners) listener(message.entry);
+    return;
+  }
   const port = event.ports[0];
   if (!message || !port) return;
   switch (message.type) {
@@ -122,6 +133,9 @@ function listenToWorker(container: ServiceWorkerContainer): void {
     if (!controller) return;
     for (const { session } of pageSessions.values()) {
       void send(controller, { type: 'mms/session', session }, DEFAULT_TIMEOUT_MS).catch(() => undefined);
+    }
+    if (diagnosticListeners.size > 0) {
+      void send(controller, { type: 'mms/diagnostics', enabled: true }, DEFAULT_TIMEOUT_MS).catch(() => undefined);
     }
   });
   // Messages a worker sent before this listener existed are held until startMessages().
@@ -300,6 +314,14 @@ export async function registerMediaWorker(options: RegisterMediaWorkerOptions): 
       pageSessions.delete(entry.session.id);
       forgetSessionId(homeserverUrl, entry.session.id);
       await send(worker(), { type: 'mms/sign-out', sessionId: entry.session.id }, timeoutMs);
+    },
+    async onDiagnostic(callback) {
+      diagnosticListeners.add(callback);
+      await send(worker(), { type: 'mms/diagnostics', enabled: true }, timeoutMs);
+      return () => {
+        diagnosticListeners.delete(callback);
+        if (diagnosticListeners.size === 0) void send(worker(), { type: 'mms/diagnostics', enabled: false }, timeoutMs).catch(() => undefined);
+      };
     },
     mediaUrl(mxc, mediaOptions) {
       if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');

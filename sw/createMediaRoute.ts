@@ -2,6 +2,7 @@
 import { Route } from 'workbox-routing';
 import { askClient } from './askClient.js';
 import { classifyMediaUrl, type MediaRequest } from './classifyMediaUrl.js';
+import { Diagnostics, newTrace } from './diagnostics.js';
 import { SessionFinder } from './findSession.js';
 import { handleMediaRequest, type MediaHandlerContext } from './handleMediaRequest.js';
 import { SessionStore } from './sessionStore.js';
@@ -13,6 +14,7 @@ declare let self: ServiceWorkerGlobalScope;
 /** The worker's shared state: one per worker, shared by the route and the message handler. */
 export interface MediaWorkerState extends MediaHandlerContext {
   sessions: SessionStore;
+  diagnostics: Diagnostics;
 }
 
 export function createMediaWorkerState(): MediaWorkerState {
@@ -22,6 +24,7 @@ export function createMediaWorkerState(): MediaWorkerState {
     finder: new SessionFinder(sessions, askClient),
     versions: new VersionsCache(),
     refresher: new TokenRefresher(sessions, askClient),
+    diagnostics: new Diagnostics(),
     fetch: (input, init) => fetch(input, init),
   };
 }
@@ -34,13 +37,22 @@ export function createMediaWorkerState(): MediaWorkerState {
 export function createMediaRoute(state: MediaWorkerState): Route {
   return new Route(
     ({ url }) => classifyMediaUrl(url, self.registration.scope),
-    ({ request, event, params }) => {
+    async ({ request, event, params }) => {
       const fetchEvent = event as FetchEvent;
-      return handleMediaRequest(state, {
-        request,
-        clientId: fetchEvent.clientId || fetchEvent.resultingClientId || '',
-        media: params as MediaRequest,
-      });
+      const started = Date.now();
+      const trace = newTrace();
+      try {
+        const response = await handleMediaRequest(state, {
+          request,
+          clientId: fetchEvent.clientId || fetchEvent.resultingClientId || '',
+          media: params as MediaRequest,
+          trace,
+        });
+        return state.diagnostics.observe(request.url, started, trace, response);
+      } catch (error) {
+        state.diagnostics.failed(request.url, started, trace, error);
+        throw error;
+      }
     },
     'GET',
   );

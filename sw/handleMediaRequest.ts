@@ -1,4 +1,5 @@
 import type { HomeserverMediaRequest, LocalMediaRequest, MediaRequest } from './classifyMediaUrl.js';
+import type { RequestTrace } from './diagnostics.js';
 import type { SessionFinder } from './findSession.js';
 import { toLocalResponse } from './localResponse.js';
 import { emulateRange } from './rangeResponse.js';
@@ -21,6 +22,8 @@ export interface MediaFetch {
   request: Request;
   clientId: string;
   media: MediaRequest;
+  /** Filled in with what was done, for diagnostics. */
+  trace: RequestTrace;
 }
 
 function jsonError(status: number, errcode: string, error: string): Response {
@@ -54,8 +57,11 @@ async function fetchAuthenticated(
   session: StoredSession & { accessToken: string },
   request: Request,
   clientId: string,
+  trace: RequestTrace,
 ): Promise<Response> {
   const url = authenticatedUrl(base, target);
+  trace.upstreamUrl = url;
+  trace.outcome = 'authenticated';
   let response = await fetchWithTimeout(ctx.fetch, url, request, session.accessToken);
   if (response.status === 401 && (await errcodeOf(response)) === 'M_UNKNOWN_TOKEN') {
     const token = await ctx.refresher.refresh(session, session.accessToken, clientId);
@@ -66,22 +72,35 @@ async function fetchAuthenticated(
   }
   if (response.status === 404 && (await errcodeOf(response)) === 'M_UNRECOGNIZED') {
     void response.body?.cancel();
-    response = await fetchWithTimeout(ctx.fetch, legacyUrl(base, target), request, null);
+    trace.upstreamUrl = legacyUrl(base, target);
+    trace.outcome = 'unauthenticated';
+    response = await fetchWithTimeout(ctx.fetch, trace.upstreamUrl, request, null);
   }
   return response;
 }
 
 async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: HomeserverMediaRequest | LocalMediaRequest, session: StoredSession): Promise<Response> {
   const base = session.homeserverUrl;
+  event.trace.versionsCached = ctx.versions.isCached(base);
   const supported = await ctx.versions.supportsAuthenticatedMedia(base);
   // When /versions could not be read, try the authenticated endpoint: a server without it
   // answers 404 M_UNRECOGNIZED and the request falls back to the legacy one.
   const useAuthenticated = media.api !== 'legacy' || supported !== false;
   if (!useAuthenticated || session.accessToken === null) {
-    if (media.kind === 'homeserver') return ctx.fetch(event.request);
-    return fetchWithTimeout(ctx.fetch, legacyUrl(base, media), event.request, null);
+    if (media.kind === 'homeserver') return passThrough(ctx, event);
+    event.trace.upstreamUrl = legacyUrl(base, media);
+    event.trace.outcome = 'unauthenticated';
+    return fetchWithTimeout(ctx.fetch, event.trace.upstreamUrl, event.request, null);
   }
-  return fetchAuthenticated(ctx, base, media, { ...session, accessToken: session.accessToken }, event.request, event.clientId);
+  const withToken = { ...session, accessToken: session.accessToken };
+  return fetchAuthenticated(ctx, base, media, withToken, event.request, event.clientId, event.trace);
+}
+
+/** The request goes out exactly as the page made it, as if there were no worker. */
+function passThrough(ctx: MediaHandlerContext, event: MediaFetch): Promise<Response> {
+  event.trace.upstreamUrl = event.request.url;
+  event.trace.outcome = 'passed-through';
+  return ctx.fetch(event.request);
 }
 
 /**
@@ -91,11 +110,15 @@ async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: Ho
  */
 export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaFetch): Promise<Response> {
   const { media, request } = event;
-  if (media.kind === 'invalid-local') return jsonError(400, 'M_INVALID_PARAM', media.reason);
+  if (media.kind === 'invalid-local') {
+    event.trace.outcome = 'answered-by-worker';
+    return jsonError(400, 'M_INVALID_PARAM', media.reason);
+  }
 
   const session = await ctx.finder.find(media, event.clientId, request.mode === 'navigate');
   if (!session) {
-    if (media.kind === 'homeserver') return ctx.fetch(request);
+    if (media.kind === 'homeserver') return passThrough(ctx, event);
+    event.trace.outcome = 'answered-by-worker';
     return jsonError(401, 'M_MISSING_TOKEN', 'This media link belongs to a session that has signed out or never existed here; open it from the app again.');
   }
 

@@ -40,6 +40,10 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
       await state.sessions.prune(live.map((client) => client.id));
       return;
     }
+    case 'mms/diagnostics':
+      state.diagnostics.setListening(source.id, message.enabled);
+      reply(port, ack);
+      return;
     case 'mms/sign-out':
       await state.sessions.remove(message.sessionId, source.id);
       reply(port, ack);

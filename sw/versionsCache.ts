@@ -34,6 +34,12 @@ export class VersionsCache {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** True when an answer for `base` is cached and fresh (for diagnostics). */
+  isCached(base: string): boolean {
+    const cached = this.known.get(base);
+    return cached !== undefined && cached.until > this.now();
+  }
+
   /**
    * Whether the homeserver at `base` supports authenticated media; undefined when `/versions`
    * could not be read. A failure is never remembered: the next request asks again.

@@ -1,14 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isValidMediaId, isValidServerName } from '../../src/mxc.js';
 import { parseRangeHeader } from '../../sw/rangeResponse.js';
+import { Accounts } from './accounts.js';
+import { CORS_HEADERS, MatrixError, readBody, readJson, sendError, sendJson } from './http.js';
 import { contentDisposition, servedContentType, SPEC_MEDIA_CSP } from './mediaHeaders.js';
+import { MediaStore, type StoredMedia } from './mediaStore.js';
+import { previewUrl } from './preview.js';
+import { parseThumbnailRequest, thumbnail } from './thumbnails.js';
 
 /**
  * The embedded homeserver: the parts of the Matrix client-server API that media needs, behaving
  * as the spec says and Synapse does, with switches for what tests must provoke on demand.
- * It serves on its own origin (127.0.0.1), apart from the page (localhost).
+ * It serves on its own origin (127.0.0.1), apart from the page (localhost), and runs a second
+ * origin beside it, a "CDN" that redirects can point to.
  */
 
 export interface HomeserverConfig {
@@ -23,16 +28,38 @@ export interface HomeserverConfig {
   freezeNewMedia: boolean;
   /** Sends media bodies at this rate (bytes per second) instead of at once; 0 for no limit. */
   mediaBytesPerSecond: number;
+  /** Added before every answer. */
+  latencyMs: number;
+  /** The next N media requests get 429 M_LIMIT_EXCEEDED with `retryAfterMs`. */
+  rateLimitNext: number;
+  retryAfterMs: number;
+  /** The next N media requests get `failStatus` (500 M_UNKNOWN by default). */
+  failNext: number;
+  failStatus: number;
+  /** Media requests are never answered (a hung server). */
+  hang: boolean;
+  /** Authenticated downloads answer with a redirect: to this server again, or to the CDN origin. */
+  redirect: { status: 307 | 308; to: 'same-origin' | 'cdn' } | null;
+  /** Media larger than this answers 502 M_TOO_LARGE, as over-large remote media does; 0: no limit. */
+  maxServedBytes: number;
+  /** Access tokens issued with a refresh token expire after this long; 0: never. */
+  accessTokenLifetimeMs: number;
 }
 
 export interface HomeserverOptions extends Partial<HomeserverConfig> {
   host?: string;
   port?: number;
   serverName?: string;
+  /** Keep media in this folder (and load what is there) instead of memory alone. */
+  mediaFolder?: string;
+  /** Serve /_test/… control endpoints (config, log, token expiry, media list). Default true. */
+  testControls?: boolean;
 }
 
-/** One request as the homeserver received it, for tests to inspect. */
+/** One request as a server received it, for tests to inspect. */
 export interface LoggedRequest {
+  /** `homeserver`, or `cdn` for the second origin. */
+  origin: 'homeserver' | 'cdn';
   method: string;
   path: string;
   authorization: string | null;
@@ -40,168 +67,87 @@ export interface LoggedRequest {
   status: number;
 }
 
-interface StoredMedia {
-  mxc: string;
-  contentType: string;
-  fileName: string | undefined;
-  data: Buffer;
-  /** Uploaded after the freeze: only the authenticated endpoints serve it. */
-  frozen: boolean;
-}
-
-interface Account {
-  password: string;
-}
-
 export interface Homeserver {
   url: string;
+  /** The second origin that redirects can point to. */
+  cdnUrl: string;
   serverName: string;
   config: HomeserverConfig;
   log: LoggedRequest[];
-  /** Creates an account and returns a fresh access token for it. */
+  accounts: Accounts;
+  media: MediaStore;
+  /** Creates an account and returns an access token for it. */
   register(username: string, password: string): string;
-  /** Stores media directly, as an upload would, and returns its mxc URI. */
+  /** Stores media as an upload would and returns its mxc URI. */
   addMedia(data: Buffer, contentType: string, fileName?: string): string;
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errcode: string,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
+const MEDIA_PATH =
+  /^\/_matrix\/(media\/(?:r0|v1|v3)|client\/v1\/media)\/(download|thumbnail|config|preview_url)(?:\/([^/]*)\/([^/]*)(?:\/([^/]+))?)?$/;
+const SYNAPSE_MAX_TIMEOUT_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 20_000;
+
+export function defaultConfig(options: Partial<HomeserverConfig> = {}): HomeserverConfig {
+  return {
+    versions: ['v1.1', 'v1.10', 'v1.11', 'v1.12'],
+    unstableFeatures: {},
+    authenticatedMedia: true,
+    rangeSupport: true,
+    freezeNewMedia: true,
+    mediaBytesPerSecond: 0,
+    latencyMs: 0,
+    rateLimitNext: 0,
+    retryAfterMs: 1000,
+    failNext: 0,
+    failStatus: 500,
+    hang: false,
+    redirect: null,
+    maxServedBytes: 0,
+    accessTokenLifetimeMs: 0,
+    ...options,
+  };
 }
 
-const CORS_HEADERS = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS',
-  // Authorization must be named: a wildcard does not cover it (Fetch, "CORS non-wildcard request-header").
-  'Access-Control-Allow-Headers': 'X-Requested-With, Content-Type, Authorization, Date',
-  'Access-Control-Expose-Headers': 'Content-Range, Accept-Ranges',
-};
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...CORS_HEADERS, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  try {
-    const body: unknown = JSON.parse((await readBody(req)).toString('utf8') || '{}');
-    if (typeof body === 'object' && body !== null) return body as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new HttpError(400, 'M_NOT_JSON', 'Content not JSON.');
+function listen(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve) =>
+    server.listen(port, host, () => {
+      const address = server.address() as AddressInfo;
+      resolve(`http://${address.address}:${address.port}`);
+    }),
+  );
 }
 
 export async function startHomeserver(options: HomeserverOptions = {}): Promise<Homeserver> {
-  const config: HomeserverConfig = {
-    versions: options.versions ?? ['v1.1', 'v1.10', 'v1.11', 'v1.12'],
-    unstableFeatures: options.unstableFeatures ?? {},
-    authenticatedMedia: options.authenticatedMedia ?? true,
-    rangeSupport: options.rangeSupport ?? true,
-    freezeNewMedia: options.freezeNewMedia ?? true,
-    mediaBytesPerSecond: options.mediaBytesPerSecond ?? 0,
-  };
-  const serverName = options.serverName ?? 'localhost';
-  const accounts = new Map<string, Account>();
-  const tokens = new Map<string, string>(); // token → user ID
-  const media = new Map<string, StoredMedia>();
+  const { host = '127.0.0.1', port = 0, serverName = 'localhost', mediaFolder, testControls = true, ...overrides } = options;
+  const config = defaultConfig(overrides);
+  const accounts = new Accounts(serverName);
+  const store = new MediaStore(serverName, mediaFolder);
   const log: LoggedRequest[] = [];
+  const hungResponses = new Set<ServerResponse>();
 
-  function issueToken(userId: string): string {
-    const token = `mmstest_${randomBytes(18).toString('base64url')}`;
-    tokens.set(token, userId);
-    return token;
-  }
-
-  function register(username: string, password: string): string {
-    const userId = `@${username}:${serverName}`;
-    if (accounts.has(userId)) throw new HttpError(400, 'M_USER_IN_USE', 'User ID already taken.');
-    accounts.set(userId, { password });
-    return issueToken(userId);
-  }
-
-  function addMedia(data: Buffer, contentType: string, fileName?: string): string {
-    const mediaId = randomBytes(18).toString('base64url').replace(/[^A-Za-z]/g, '').slice(0, 24).padEnd(24, 'x');
-    const mxc = `mxc://${serverName}/${mediaId}`;
-    media.set(mediaId, { mxc, contentType, fileName, data, frozen: config.freezeNewMedia });
-    return mxc;
-  }
-
-  /** The user of the request's token; Synapse's rules, including 401 for header and query together. */
-  function authenticate(req: IncomingMessage, url: URL): { userId: string; token: string } {
-    const header = req.headers.authorization;
-    const query = url.searchParams.get('access_token');
-    if (header !== undefined && query !== null) {
-      throw new HttpError(401, 'M_MISSING_TOKEN', 'Mixing Authorization headers and access_token query parameters.');
-    }
-    let token = query;
-    if (header !== undefined) {
-      const match = /^Bearer (\S+)$/.exec(header);
-      if (!match) throw new HttpError(401, 'M_MISSING_TOKEN', 'Invalid Authorization header.');
-      token = match[1]!;
-    }
-    if (token === null) throw new HttpError(401, 'M_MISSING_TOKEN', 'Missing access token');
-    const userId = tokens.get(token);
-    if (!userId) throw new HttpError(401, 'M_UNKNOWN_TOKEN', 'Unknown access token', { soft_logout: false });
-    return { userId, token };
-  }
-
-  function findMedia(serverNameInPath: string, mediaId: string, legacy: boolean): StoredMedia {
-    if (!isValidServerName(serverNameInPath)) throw new HttpError(400, 'M_INVALID_PARAM', 'Invalid server name');
-    if (!isValidMediaId(mediaId)) throw new HttpError(400, 'M_INVALID_PARAM', 'Invalid media ID');
-    const item = serverNameInPath === serverName ? media.get(mediaId) : undefined;
-    // The freeze: legacy endpoints answer as if media uploaded after it did not exist.
-    if (!item || (legacy && item.frozen)) throw new HttpError(404, 'M_NOT_FOUND', 'Not found');
-    return item;
-  }
-
-  function sendMedia(req: IncomingMessage, res: ServerResponse, item: StoredMedia, fileName: string | undefined, thumbnail: boolean): void {
-    const headers: Record<string, string | number> = {
-      ...CORS_HEADERS,
-      'Content-Type': servedContentType(item.contentType),
-      'Content-Disposition': thumbnail ? 'inline' : contentDisposition(item.contentType, fileName ?? item.fileName),
-      'Cross-Origin-Resource-Policy': 'cross-origin',
-      'Cache-Control': 'public,max-age=86400,s-maxage=0,proxy-revalidate',
-    };
-    if (!thumbnail) headers['Content-Security-Policy'] = SPEC_MEDIA_CSP;
+  function sendMedia(req: IncomingMessage, res: ServerResponse, body: Buffer, headers: Record<string, string | number>): void {
+    headers = { ...CORS_HEADERS, 'Access-Control-Expose-Headers': 'Content-Range, Accept-Ranges', ...headers };
     const rangeHeader = req.headers.range;
     if (config.rangeSupport) headers['Accept-Ranges'] = 'bytes';
     if (config.rangeSupport && rangeHeader) {
-      const range = parseRangeHeader(rangeHeader, item.data.length);
+      const range = parseRangeHeader(rangeHeader, body.length);
       if (range === 'unsatisfiable') {
-        res.writeHead(416, { ...headers, 'Content-Range': `bytes */${item.data.length}`, 'Content-Length': 0 });
+        res.writeHead(416, { ...headers, 'Content-Range': `bytes */${body.length}`, 'Content-Length': 0 });
         res.end();
         return;
       }
       if (range) {
-        res.writeHead(206, {
-          ...headers,
-          'Content-Range': `bytes ${range.start}-${range.end}/${item.data.length}`,
-          'Content-Length': range.end - range.start + 1,
-        });
-        writeBody(req, res, item.data.subarray(range.start, range.end + 1));
+        res.writeHead(206, { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${body.length}`, 'Content-Length': range.end - range.start + 1 });
+        writeBody(req, res, body.subarray(range.start, range.end + 1));
         return;
       }
     }
-    res.writeHead(200, { ...headers, 'Content-Length': item.data.length });
-    writeBody(req, res, item.data);
+    res.writeHead(200, { ...headers, 'Content-Length': body.length });
+    writeBody(req, res, body);
   }
 
-  /** Writes a media body, slowly when mediaBytesPerSecond asks for it (a far-away server). */
+  /** Writes a body, slowly when mediaBytesPerSecond asks for it (a far-away server). */
   function writeBody(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     if (req.method === 'HEAD') {
       res.end();
@@ -215,10 +161,6 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     const chunkSize = Math.max(1024, Math.floor(rate / 20));
     let offset = 0;
     const timer = setInterval(() => {
-      if (res.destroyed) {
-        clearInterval(timer);
-        return;
-      }
       res.write(body.subarray(offset, offset + chunkSize));
       offset += chunkSize;
       if (offset >= body.length) {
@@ -229,92 +171,191 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     res.on('close', () => clearInterval(timer));
   }
 
-  // /_matrix/media/{r0,v1,v3}/… (legacy) and /_matrix/client/v1/media/… (authenticated).
-  const MEDIA_PATH = /^\/_matrix\/(media\/(?:r0|v1|v3)|client\/v1\/media)\/(download|thumbnail|config)(?:\/([^/]*)\/([^/]*)(?:\/([^/]+))?)?$/;
+  async function findMedia(server: string, mediaId: string, legacy: boolean, url: URL): Promise<StoredMedia> {
+    if (!isValidServerName(server)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid server name');
+    if (!isValidMediaId(mediaId)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid media ID');
+    // No federation here: remote media cannot be fetched.
+    if (server !== serverName) throw new MatrixError(502, 'M_UNKNOWN', 'Failed to fetch remote media');
+    const requested = Number(url.searchParams.get('timeout_ms') ?? DEFAULT_TIMEOUT_MS);
+    const timeoutMs = Number.isFinite(requested) && requested >= 0 ? Math.min(requested, SYNAPSE_MAX_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
+    const item = await store.get(mediaId, timeoutMs);
+    // The freeze: legacy endpoints answer as if media uploaded after it did not exist.
+    if (!item || (legacy && item.frozen)) throw new MatrixError(404, 'M_NOT_FOUND', 'Not found');
+    if (config.maxServedBytes > 0 && item.data.length > config.maxServedBytes) {
+      throw new MatrixError(502, 'M_TOO_LARGE', 'Content is too large for the server to serve');
+    }
+    return item;
+  }
+
+  /** Faults the tests switch on, applied to media requests before anything else. */
+  function injectFaults(res: ServerResponse): boolean {
+    if (config.hang) {
+      hungResponses.add(res);
+      res.on('close', () => hungResponses.delete(res));
+      return true;
+    }
+    if (config.rateLimitNext > 0) {
+      config.rateLimitNext -= 1;
+      throw new MatrixError(429, 'M_LIMIT_EXCEEDED', 'Too Many Requests', { retry_after_ms: config.retryAfterMs }, {
+        'Retry-After': String(Math.ceil(config.retryAfterMs / 1000)),
+      });
+    }
+    if (config.failNext > 0) {
+      config.failNext -= 1;
+      throw new MatrixError(config.failStatus, 'M_UNKNOWN', 'Internal server error');
+    }
+    return false;
+  }
+
+  async function handleMedia(req: IncomingMessage, res: ServerResponse, url: URL, match: RegExpExecArray): Promise<void> {
+    const [, api, endpoint, server, mediaId, fileName] = match;
+    const legacy = api !== 'client/v1/media';
+    if (!legacy && !config.authenticatedMedia) throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
+    if (injectFaults(res)) return;
+    if (!legacy) accounts.authenticate(req, url);
+
+    if (endpoint === 'config' || endpoint === 'preview_url') {
+      if (server !== undefined) throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
+      if (endpoint === 'config') return sendJson(res, 200, { 'm.upload.size': 52428800 });
+      return sendJson(res, 200, await previewUrl(url.searchParams.get('url')));
+    }
+    if (server === undefined || mediaId === undefined) throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
+    if (endpoint === 'thumbnail' && fileName !== undefined) throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
+    const thumbnailRequest = endpoint === 'thumbnail' ? parseThumbnailRequest(url.searchParams) : undefined;
+    const item = await findMedia(decodeURIComponent(server), decodeURIComponent(mediaId), legacy, url);
+
+    if (!legacy && endpoint === 'download' && config.redirect) {
+      const target = config.redirect.to === 'cdn' ? `${cdnUrl}/cdn/${item.mediaId}` : `/_test/redirected/${item.mediaId}`;
+      res.writeHead(config.redirect.status, { ...CORS_HEADERS, Location: target, 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    if (thumbnailRequest) {
+      const thumb = await thumbnail(item, thumbnailRequest);
+      // Synapse: thumbnails are a bare "inline", without a file name and without the CSP.
+      return sendMedia(req, res, thumb.data, {
+        'Content-Type': thumb.contentType,
+        'Content-Disposition': 'inline',
+        'Cross-Origin-Resource-Policy': 'cross-origin',
+        'Cache-Control': 'public,max-age=86400,s-maxage=0,proxy-revalidate',
+      });
+    }
+    sendMedia(req, res, item.data, mediaHeaders(item, fileName === undefined ? undefined : decodeURIComponent(fileName)));
+  }
+
+  function mediaHeaders(item: StoredMedia, fileName: string | undefined): Record<string, string> {
+    return {
+      'Content-Type': servedContentType(item.contentType),
+      'Content-Disposition': contentDisposition(item.contentType, fileName ?? item.fileName),
+      'Content-Security-Policy': SPEC_MEDIA_CSP,
+      'Cross-Origin-Resource-Policy': 'cross-origin',
+      'Cache-Control': 'public,max-age=86400,s-maxage=0,proxy-revalidate',
+      'Referrer-Policy': 'no-referrer',
+    };
+  }
+
+  async function handleTestControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const path = url.pathname;
+    if (path === '/_test/config' && req.method === 'GET') return (sendJson(res, 200, config), true);
+    if (path === '/_test/config' && req.method === 'POST') {
+      Object.assign(config, await readJson(req));
+      accounts.accessTokenLifetimeMs = config.accessTokenLifetimeMs;
+      return (sendJson(res, 200, config), true);
+    }
+    if (path === '/_test/log' && req.method === 'GET') return (sendJson(res, 200, { log }), true);
+    if (path === '/_test/log' && req.method === 'DELETE') return ((log.length = 0), sendJson(res, 200, {}), true);
+    if (path === '/_test/expire-tokens' && req.method === 'POST') {
+      const body = await readJson(req);
+      const user = typeof body.user === 'string' ? accounts.userIdOf(body.user) : undefined;
+      return (sendJson(res, 200, { expired: accounts.expireAccessTokens(user) }), true);
+    }
+    if (path === '/_test/media' && req.method === 'GET') {
+      // Lets the demo page find the seeded media without a room to read it from.
+      const media = store.list().map((m) => ({ mxc: m.mxc, contentType: m.contentType, fileName: m.fileName ?? null, size: m.data.length }));
+      return (sendJson(res, 200, { media }), true);
+    }
+    const redirected = /^\/_test\/redirected\/([A-Za-z0-9_-]+)$/.exec(path);
+    if (redirected && req.method === 'GET') {
+      // A same-origin redirect target: the token must still arrive here.
+      accounts.authenticate(req, url);
+      const item = await findMedia(serverName, redirected[1]!, false, url);
+      return (sendMedia(req, res, item.data, mediaHeaders(item, undefined)), true);
+    }
+    return false;
+  }
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    if (config.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, config.latencyMs));
+    if (testControls && path.startsWith('/_test/') && (await handleTestControl(req, res, url))) return;
 
-    if (path === '/_test/media' && method === 'GET') {
-      // Not Matrix: lets the demo page find the seeded media without a room to read it from.
-      return sendJson(res, 200, {
-        media: [...media.values()].map((m) => ({ mxc: m.mxc, contentType: m.contentType, fileName: m.fileName ?? null, size: m.data.length })),
-      });
-    }
     if (path === '/_matrix/client/versions' && method === 'GET') {
       return sendJson(res, 200, { versions: config.versions, unstable_features: config.unstableFeatures });
     }
     if (path === '/_matrix/client/v3/register' && method === 'POST') {
       const body = await readJson(req);
-      const auth = body.auth as { type?: string } | undefined;
-      if (auth?.type !== 'm.login.dummy') {
+      if ((body.auth as { type?: string } | undefined)?.type !== 'm.login.dummy') {
         return sendJson(res, 401, { session: 'dummy', flows: [{ stages: ['m.login.dummy'] }], params: {} });
       }
       if (typeof body.username !== 'string' || typeof body.password !== 'string') {
-        throw new HttpError(400, 'M_BAD_JSON', 'username and password are required.');
+        throw new MatrixError(400, 'M_BAD_JSON', '"username" and "password" are required.');
       }
-      const token = register(body.username, body.password);
-      return sendJson(res, 200, { user_id: tokens.get(token), access_token: token, device_id: 'DEVICE' });
+      return sendJson(res, 200, accounts.register(body.username, body.password, body.refresh_token === true));
+    }
+    if (path === '/_matrix/client/v3/login' && method === 'GET') {
+      return sendJson(res, 200, { flows: [{ type: 'm.login.password' }] });
     }
     if (path === '/_matrix/client/v3/login' && method === 'POST') {
       const body = await readJson(req);
       const identifier = body.identifier as { type?: string; user?: string } | undefined;
-      const user = identifier?.user ?? (body.user as string | undefined);
+      const user = identifier?.user ?? body.user;
       if (body.type !== 'm.login.password' || typeof user !== 'string' || typeof body.password !== 'string') {
-        throw new HttpError(400, 'M_UNKNOWN', 'Only m.login.password with a user identifier is supported.');
+        throw new MatrixError(400, 'M_UNKNOWN', 'Only m.login.password with an m.id.user identifier is supported.');
       }
-      const userId = user.startsWith('@') ? user : `@${user}:${serverName}`;
-      if (accounts.get(userId)?.password !== body.password) throw new HttpError(403, 'M_FORBIDDEN', 'Invalid username or password');
-      return sendJson(res, 200, { user_id: userId, access_token: issueToken(userId), device_id: 'DEVICE', home_server: serverName });
+      return sendJson(res, 200, { ...accounts.login(user, body.password, body.refresh_token === true), home_server: serverName });
+    }
+    if (path === '/_matrix/client/v3/refresh' && method === 'POST') {
+      const body = await readJson(req);
+      if (typeof body.refresh_token !== 'string') throw new MatrixError(400, 'M_BAD_JSON', '"refresh_token" is required.');
+      const { access_token, refresh_token, expires_in_ms } = accounts.refresh(body.refresh_token);
+      return sendJson(res, 200, { access_token, refresh_token, expires_in_ms });
     }
     if (path === '/_matrix/client/v3/account/whoami' && method === 'GET') {
-      return sendJson(res, 200, { user_id: authenticate(req, url).userId, device_id: 'DEVICE' });
+      const { userId, deviceId } = accounts.authenticate(req, url);
+      return sendJson(res, 200, { user_id: userId, device_id: deviceId });
     }
     if (path === '/_matrix/client/v3/logout' && method === 'POST') {
-      tokens.delete(authenticate(req, url).token);
+      accounts.logout(accounts.authenticate(req, url).token);
       return sendJson(res, 200, {});
     }
     if (path === '/_matrix/media/v3/upload' && method === 'POST') {
-      authenticate(req, url);
+      const { userId } = accounts.authenticate(req, url);
       const data = await readBody(req);
-      const contentType = req.headers['content-type'] ?? 'application/octet-stream';
-      return sendJson(res, 200, { content_uri: addMedia(data, contentType, url.searchParams.get('filename') ?? undefined) });
+      const item = store.add(data, req.headers['content-type'] ?? 'application/octet-stream', url.searchParams.get('filename') ?? undefined, userId, config.freezeNewMedia);
+      return sendJson(res, 200, { content_uri: item.mxc });
     }
-
+    if (path === '/_matrix/media/v1/create' && method === 'POST') {
+      return sendJson(res, 200, store.create(accounts.authenticate(req, url).userId));
+    }
+    const uploadTo = /^\/_matrix\/media\/v3\/upload\/([^/]+)\/([^/]+)$/.exec(path);
+    if (uploadTo && method === 'PUT') {
+      const { userId } = accounts.authenticate(req, url);
+      const [, server, mediaId] = uploadTo;
+      if (decodeURIComponent(server!) !== serverName) throw new MatrixError(404, 'M_NOT_FOUND', 'Unknown media ID');
+      const data = await readBody(req);
+      const type = req.headers['content-type'] ?? 'application/octet-stream';
+      store.fill(decodeURIComponent(mediaId!), userId, data, type, url.searchParams.get('filename') ?? undefined, config.freezeNewMedia);
+      return sendJson(res, 200, {});
+    }
     const mediaMatch = MEDIA_PATH.exec(path);
-    if (mediaMatch && (method === 'GET' || method === 'HEAD')) {
-      const [, api, endpoint, server, mediaId, fileName] = mediaMatch;
-      const legacy = api !== 'client/v1/media';
-      if (!legacy) {
-        if (!config.authenticatedMedia) throw new HttpError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
-        authenticate(req, url);
-      }
-      if (endpoint === 'config') {
-        if (server !== undefined) throw new HttpError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
-        return sendJson(res, 200, { 'm.upload.size': 52428800 });
-      }
-      if (server === undefined || mediaId === undefined) throw new HttpError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
-      if (endpoint === 'thumbnail') {
-        if (fileName !== undefined) throw new HttpError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
-        const width = url.searchParams.get('width');
-        const height = url.searchParams.get('height');
-        if (width === null || height === null) throw new HttpError(400, 'M_MISSING_PARAM', 'Missing integer query parameter "width"');
-        if (!/^\d+$/.test(width) || !/^\d+$/.test(height)) throw new HttpError(400, 'M_INVALID_PARAM', 'Query parameter "width" must be an integer');
-      }
-      const item = findMedia(decodeURIComponent(server), decodeURIComponent(mediaId), legacy);
-      if (endpoint === 'thumbnail' && !item.contentType.startsWith('image/')) {
-        throw new HttpError(400, 'M_UNKNOWN', 'Cannot find any thumbnails for the requested media');
-      }
-      return sendMedia(req, res, item, fileName === undefined ? undefined : decodeURIComponent(fileName), endpoint === 'thumbnail');
-    }
-
-    throw new HttpError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
+    if (mediaMatch && (method === 'GET' || method === 'HEAD')) return handleMedia(req, res, url, mediaMatch);
+    throw new MatrixError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
   }
 
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://homeserver.invalid');
+  function logged(origin: LoggedRequest['origin'], req: IncomingMessage, res: ServerResponse, url: URL): void {
     const entry: LoggedRequest = {
+      origin,
       method: req.method ?? 'GET',
       path: url.pathname + url.search,
       authorization: req.headers.authorization ?? null,
@@ -322,7 +363,13 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
       status: 0,
     };
     log.push(entry);
+    // A response the client abandoned keeps status 0.
     res.on('finish', () => (entry.status = res.statusCode));
+  }
+
+  const homeserver: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://homeserver.invalid');
+    logged('homeserver', req, res, url);
     if (req.method === 'OPTIONS') {
       // The spec: OPTIONS is answered without auth and without logic.
       res.writeHead(204, CORS_HEADERS);
@@ -330,27 +377,46 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
       return;
     }
     route(req, res, url).catch((error: unknown) => {
-      if (error instanceof HttpError) {
-        sendJson(res, error.status, { errcode: error.errcode, error: error.message, ...error.extra });
-      } else {
-        sendJson(res, 500, { errcode: 'M_UNKNOWN', error: 'Internal server error' });
-      }
+      if (res.headersSent) return void res.destroy();
+      sendError(res, error instanceof MatrixError ? error : new MatrixError(500, 'M_UNKNOWN', 'Internal server error'));
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
-  const { address, port } = server.address() as AddressInfo;
+  // The second origin: serves media by ID without authentication, as a CDN behind presigned
+  // URLs does, and records whether a token arrived anyway.
+  const cdn: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://cdn.invalid');
+    logged('cdn', req, res, url);
+    const match = /^\/cdn\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, CORS_HEADERS);
+      res.end();
+      return;
+    }
+    const item = match ? store.list().find((m) => m.mediaId === match[1]) : undefined;
+    if (!item) return sendError(res, new MatrixError(404, 'M_NOT_FOUND', 'Not found'));
+    sendMedia(req, res, item.data, { 'Content-Type': item.contentType, 'Cross-Origin-Resource-Policy': 'cross-origin' });
+  });
+
+  const url = await listen(homeserver, host, port);
+  const cdnUrl = await listen(cdn, host, 0);
+  accounts.accessTokenLifetimeMs = config.accessTokenLifetimeMs;
+
   return {
-    url: `http://${address}:${port}`,
+    url,
+    cdnUrl,
     serverName,
     config,
     log,
-    register,
-    addMedia,
-    close: () =>
-      new Promise<void>((resolve) => {
+    accounts,
+    media: store,
+    register: (username, password) => accounts.register(username, password).access_token,
+    addMedia: (data, contentType, fileName) => store.add(data, contentType, fileName, '@seed:' + serverName, config.freezeNewMedia).mxc,
+    close: async () => {
+      for (const server of [homeserver, cdn]) {
         server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
   };
 }

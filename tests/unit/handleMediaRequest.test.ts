@@ -3,6 +3,7 @@ import { createStore } from 'idb-keyval';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Reply, WorkerToPageMessage } from '../../src/protocol.js';
 import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
+import { newTrace } from '../../sw/diagnostics.js';
 import { SessionFinder } from '../../sw/findSession.js';
 import { handleMediaRequest, type MediaHandlerContext } from '../../sw/handleMediaRequest.js';
 import { SessionStore } from '../../sw/sessionStore.js';
@@ -53,7 +54,7 @@ function setup(options: { versions?: string[]; route?: Route; ask?: (clientId: s
     const media = classifyMediaUrl(new URL(url), SCOPE);
     if (!media) throw new Error(`the worker would not take ${url}`);
     const req = new Request(url, init);
-    return handleMediaRequest(ctx, { request: req, clientId: init.clientId ?? 'tab-1', media });
+    return handleMediaRequest(ctx, { request: req, clientId: init.clientId ?? 'tab-1', media, trace: newTrace() });
   }
   const mediaSeen = () => seen.filter((s) => !s.url.endsWith('/versions'));
   return { ctx, sessions, seen, mediaSeen, asked, ask, request };
@@ -253,7 +254,7 @@ describe('handleMediaRequest', () => {
     const nav = new Request(`${HS}/_matrix/media/v3/download/hs.example/abc`);
     Object.defineProperty(nav, 'mode', { value: 'navigate' });
     const media = classifyMediaUrl(new URL(nav.url), SCOPE)!;
-    await handleMediaRequest(t.ctx, { request: nav, clientId: '', media });
+    await handleMediaRequest(t.ctx, { request: nav, clientId: '', media, trace: newTrace() });
     expect(t.mediaSeen()[0]?.authorization).toBe('Bearer tok');
   });
 });
