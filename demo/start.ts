@@ -3,7 +3,7 @@
  * and the demo page on localhost (Vite), two origins as in a real deployment.
  */
 import { resolve } from 'node:path';
-import { createServer } from 'vite';
+import { createServer, type Plugin } from 'vite';
 import { sampleMedia } from './homeserver/samples.js';
 import { startHomeserver } from './homeserver/server.js';
 
@@ -11,16 +11,37 @@ const root = resolve(import.meta.dirname, '..');
 const homeserverPort = Number(process.env.MMS_HOMESERVER_PORT ?? 8008);
 const pagePort = Number(process.env.MMS_DEMO_PORT ?? 5173);
 
-const homeserver = await startHomeserver({ port: homeserverPort });
+// Demo tokens expire after ten minutes, or at once with the page's "expire" button, so that
+// the worker's refresh through refreshAccessToken can be watched.
+const homeserver = await startHomeserver({ port: homeserverPort, accessTokenLifetimeMs: 10 * 60 * 1000 });
 homeserver.register('demo', 'demo');
-for (const sample of await sampleMedia()) homeserver.addMedia(sample.data, sample.contentType, sample.fileName);
+const catalog: Array<{ mxc: string; kind: string; fileName: string; contentType: string; size: number }> = [];
+for (const sample of await sampleMedia()) {
+  const mxc = homeserver.addMedia(sample.data, sample.contentType, sample.fileName);
+  catalog.push({ mxc, kind: sample.kind, fileName: sample.fileName, contentType: sample.contentType, size: sample.data.length });
+}
 
-const vite = await createServer({ configFile: resolve(root, 'vite.config.ts'), mode: 'development', server: { port: pagePort } });
+/** Serves the sample list at /demo-catalog.json, so the page knows what the homeserver holds. */
+const catalogPlugin: Plugin = {
+  name: 'matrix-media-sw-demo-catalog',
+  configureServer(server) {
+    server.middlewares.use('/demo-catalog.json', (_req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ homeserverUrl: homeserver.url, media: catalog }));
+    });
+  },
+};
+
+const vite = await createServer({
+  configFile: resolve(root, 'vite.config.ts'),
+  mode: 'development',
+  server: { port: pagePort },
+  plugins: [catalogPlugin],
+});
 await vite.listen();
-const pageUrl = `http://localhost:${pagePort}/`;
 console.log(`
 matrix-media-sw demo
-  page:       ${pageUrl}
+  page:       http://localhost:${pagePort}/
   homeserver: ${homeserver.url}  (user "demo", password "demo")
 Press Ctrl+C to stop.`);
 
