@@ -91,7 +91,7 @@ describe('embedded homeserver: media', () => {
     const upload = await fetch(`${hs.url}/_matrix/media/v3/upload?filename=cat.png`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/png' },
-      body: samplePng(10, 10),
+      body: new Uint8Array(samplePng(10, 10)),
     }).then((r) => r.json() as Promise<{ content_uri: string }>);
     expect(upload.content_uri).toMatch(/^mxc:\/\/localhost\/[A-Za-z]{24}$/);
     const served = await get(hs, v1(upload.content_uri), token);
