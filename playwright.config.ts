@@ -23,5 +23,14 @@ export default defineConfig({
         launchOptions: { executablePath: '/usr/bin/chromium', args: ['--disable-gpu', '--disable-quic'] },
       },
     },
+    {
+      // Debian's Firefox ESR over WebDriver BiDi: Playwright 1.64.1 exactly (1.65 cannot drive ESR 153).
+      name: 'firefox',
+      use: {
+        browserName: 'firefox',
+        channel: 'moz-firefox',
+        launchOptions: { executablePath: '/usr/bin/firefox-esr' },
+      },
+    },
   ],
 });

@@ -13,7 +13,12 @@ const pagePort = Number(process.env.MMS_DEMO_PORT ?? 5173);
 
 // Demo tokens expire after ten minutes, or at once with the page's "expire" button, so that
 // the worker's refresh through refreshAccessToken can be watched.
-const homeserver = await startHomeserver({ port: homeserverPort, accessTokenLifetimeMs: 10 * 60 * 1000 });
+// MMS_MEDIA_FOLDER keeps uploads on disk across demo runs; by default media lives in memory.
+const homeserver = await startHomeserver({
+  port: homeserverPort,
+  accessTokenLifetimeMs: 10 * 60 * 1000,
+  mediaFolder: process.env.MMS_MEDIA_FOLDER || undefined,
+});
 homeserver.register('demo', 'demo');
 const catalog: Array<{ mxc: string; kind: string; fileName: string; contentType: string; size: number }> = [];
 for (const sample of await sampleMedia()) {

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # binary → Debian package
 declare -A NEEDED=(
   [/usr/bin/chromium]=chromium
+  [/usr/bin/firefox-esr]=firefox-esr
 )
 
 missing=()
@@ -34,7 +35,7 @@ npm run --silent typecheck
 npm run --silent build >/dev/null
 echo "== unit tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/unit.json || status=1
-echo "== browser tests (Playwright: Chromium)"
+echo "== browser tests (Playwright: Chromium and Firefox ESR)"
 npx playwright test || status=1
 node scripts/summarize.mjs test-results/unit.json test-results/browser.json || status=1
 exit $status

@@ -71,7 +71,12 @@ test('the demo signs in and shows every kind of media through the worker', async
 
   const video = await page.evaluate(async () => {
     const v = document.querySelector<HTMLVideoElement>('#video')!;
-    if (v.readyState < 1) await new Promise((r) => v.addEventListener('loadedmetadata', r, { once: true }));
+    if (v.readyState < 1) {
+      await new Promise((resolve, reject) => {
+        v.addEventListener('loadedmetadata', resolve, { once: true });
+        v.addEventListener('error', () => reject(new Error(`the video failed: ${v.error?.message}`)), { once: true });
+      });
+    }
     await v.play();
     const seeked = new Promise((r) => v.addEventListener('seeked', r, { once: true }));
     v.currentTime = 20;
