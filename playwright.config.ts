@@ -5,8 +5,18 @@ import { defineConfig } from '@playwright/test';
  * must never be attempted. The page is served on localhost and the homeserver on 127.0.0.1,
  * two origins, as in real deployments; both start inside the tests (tests/browser/fixtures.ts).
  */
+const chromium = {
+  browserName: 'chromium' as const,
+  launchOptions: { executablePath: '/usr/bin/chromium', args: ['--disable-gpu', '--disable-quic'] },
+};
+// Debian's Firefox ESR over WebDriver BiDi: Playwright 1.64.1 exactly (1.65 cannot drive ESR 153).
+const firefox = {
+  browserName: 'firefox' as const,
+  channel: 'moz-firefox',
+  launchOptions: { executablePath: '/usr/bin/firefox-esr' },
+};
+
 export default defineConfig({
-  testDir: 'tests/browser',
   // Two cores: one browser at a time keeps timings calm and failures readable.
   workers: 1,
   fullyParallel: false,
@@ -16,21 +26,12 @@ export default defineConfig({
   outputDir: 'test-results/artifacts',
   use: { trace: 'off' },
   projects: [
-    {
-      name: 'chromium',
-      use: {
-        browserName: 'chromium',
-        launchOptions: { executablePath: '/usr/bin/chromium', args: ['--disable-gpu', '--disable-quic'] },
-      },
-    },
-    {
-      // Debian's Firefox ESR over WebDriver BiDi: Playwright 1.64.1 exactly (1.65 cannot drive ESR 153).
-      name: 'firefox',
-      use: {
-        browserName: 'firefox',
-        channel: 'moz-firefox',
-        launchOptions: { executablePath: '/usr/bin/firefox-esr' },
-      },
-    },
+    // Against the embedded homeserver (demo/homeserver), which can be made to misbehave on demand.
+    { name: 'chromium', testDir: 'tests/browser', use: chromium },
+    { name: 'firefox', testDir: 'tests/browser', use: firefox },
+    // Against a real Synapse, installed and started by the tests (tests/synapse/synapse.ts).
+    { name: 'synapse-chromium', testDir: 'tests/synapse', use: chromium },
+    // differences.spec.ts compares servers from Node, without a browser: once is enough.
+    { name: 'synapse-firefox', testDir: 'tests/synapse', testIgnore: /differences/, use: firefox },
   ],
 });

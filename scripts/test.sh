@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test of matrix-media-sw, on a fresh machine: installs what is missing (Debian's
-# browsers, npm packages), builds, then runs the unit and browser suites.
+# browsers, npm packages, Synapse from PyPI), builds, then runs the unit and browser suites.
 # Never downloads a browser of its own: Playwright drives the Debian packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,9 @@ npm run --silent typecheck
 npm run --silent build >/dev/null
 echo "== unit tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/unit.json || status=1
-echo "== browser tests (Playwright: Chromium and Firefox ESR)"
+echo "== Synapse (installed from PyPI into .synapse/ where missing)"
+npx tsx tests/synapse/prepare.ts
+echo "== browser tests (Playwright: Chromium and Firefox ESR, against the embedded homeserver and Synapse)"
 npx playwright test || status=1
 node scripts/summarize.mjs test-results/unit.json test-results/browser.json || status=1
 exit $status

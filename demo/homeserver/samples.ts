@@ -39,7 +39,8 @@ export function landscapeSvg(width: number, height: number, seed: number): strin
 </svg>`;
 }
 
-async function photo(width: number, height: number, seed: number, format: 'jpeg' | 'png' | 'webp' | 'avif'): Promise<Buffer> {
+/** A landscape photo of `width`×`height` in `format`. */
+export async function samplePhoto(width: number, height: number, seed: number, format: 'jpeg' | 'png' | 'webp' | 'avif'): Promise<Buffer> {
   const image = sharp(Buffer.from(landscapeSvg(width, height, seed)));
   if (format === 'jpeg') return image.jpeg({ quality: 82 }).toBuffer();
   if (format === 'png') return image.png({ compressionLevel: 9 }).toBuffer();
@@ -86,16 +87,16 @@ export function samplePdf(text: string): Buffer {
 export async function sampleMedia(): Promise<SampleMedia[]> {
   const root = resolve(import.meta.dirname, '../..');
   return [
-    { fileName: 'mountains.jpg', contentType: 'image/jpeg', data: await photo(1600, 1200, 1, 'jpeg'), kind: 'photo' },
-    { fileName: 'tall hills.png', contentType: 'image/png', data: await photo(900, 1200, 2, 'png'), kind: 'photo' },
-    { fileName: 'sunset.webp', contentType: 'image/webp', data: await photo(1920, 1080, 3, 'webp'), kind: 'photo' },
-    { fileName: 'dawn.avif', contentType: 'image/avif', data: await photo(1280, 720, 4, 'avif'), kind: 'photo' },
-    { fileName: 'square.jpg', contentType: 'image/jpeg', data: await photo(800, 800, 5, 'jpeg'), kind: 'photo' },
-    { fileName: 'small.png', contentType: 'image/png', data: await photo(200, 150, 6, 'png'), kind: 'photo' },
+    { fileName: 'mountains.jpg', contentType: 'image/jpeg', data: await samplePhoto(1600, 1200, 1, 'jpeg'), kind: 'photo' },
+    { fileName: 'tall hills.png', contentType: 'image/png', data: await samplePhoto(900, 1200, 2, 'png'), kind: 'photo' },
+    { fileName: 'sunset.webp', contentType: 'image/webp', data: await samplePhoto(1920, 1080, 3, 'webp'), kind: 'photo' },
+    { fileName: 'dawn.avif', contentType: 'image/avif', data: await samplePhoto(1280, 720, 4, 'avif'), kind: 'photo' },
+    { fileName: 'square.jpg', contentType: 'image/jpeg', data: await samplePhoto(800, 800, 5, 'jpeg'), kind: 'photo' },
+    { fileName: 'small.png', contentType: 'image/png', data: await samplePhoto(200, 150, 6, 'png'), kind: 'photo' },
     { fileName: 'sun.gif', contentType: 'image/gif', data: await animatedGif(320, 180, 12), kind: 'animation' },
-    { fileName: 'alice.png', contentType: 'image/png', data: await photo(256, 256, 7, 'png'), kind: 'avatar' },
-    { fileName: 'bob.jpg', contentType: 'image/jpeg', data: await photo(256, 256, 8, 'jpeg'), kind: 'avatar' },
-    { fileName: 'carol.webp', contentType: 'image/webp', data: await photo(256, 256, 9, 'webp'), kind: 'avatar' },
+    { fileName: 'alice.png', contentType: 'image/png', data: await samplePhoto(256, 256, 7, 'png'), kind: 'avatar' },
+    { fileName: 'bob.jpg', contentType: 'image/jpeg', data: await samplePhoto(256, 256, 8, 'jpeg'), kind: 'avatar' },
+    { fileName: 'carol.webp', contentType: 'image/webp', data: await samplePhoto(256, 256, 9, 'webp'), kind: 'avatar' },
     {
       fileName: 'sample-video.webm',
       contentType: 'video/webm',
