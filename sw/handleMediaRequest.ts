@@ -3,10 +3,11 @@ import type { RequestTrace } from './diagnostics.js';
 import type { SessionFinder } from './findSession.js';
 import { toLocalResponse } from './localResponse.js';
 import { emulateRange } from './rangeResponse.js';
+import { retryDelay, uploadWaitOf } from './retryPolicy.js';
 import type { StoredSession } from './sessionStore.js';
 import type { TokenRefresher } from './TokenRefresher.js';
 import { authenticatedUrl, legacyUrl } from './upstreamUrl.js';
-import { fetchWithTimeout } from './upstreamRequest.js';
+import { fetchWithTimeout, RESPONSE_HEADERS_TIMEOUT_MS } from './upstreamRequest.js';
 import type { VersionsCache } from './versionsCache.js';
 
 /** What the media handler needs from the worker; tests pass their own. */
@@ -33,15 +34,45 @@ function jsonError(status: number, errcode: string, error: string): Response {
   });
 }
 
-/** The Matrix `errcode` of an error response, read from a copy so the body stays for the element. */
-async function errcodeOf(response: Response): Promise<string | undefined> {
-  if (!(response.headers.get('Content-Type') ?? '').includes('json')) return undefined;
+interface MatrixErrorBody {
+  errcode: string | undefined;
+  retryAfterMs: number | undefined;
+}
+
+/** The Matrix error of a response, read from a copy so the body stays for the element. */
+async function matrixErrorOf(response: Response): Promise<MatrixErrorBody> {
+  const none: MatrixErrorBody = { errcode: undefined, retryAfterMs: undefined };
+  if (response.ok || !(response.headers.get('Content-Type') ?? '').includes('json')) return none;
   try {
-    const body: unknown = await response.clone().json();
-    const errcode = (body as { errcode?: unknown } | null)?.errcode;
-    return typeof errcode === 'string' ? errcode : undefined;
+    const body = (await response.clone().json()) as { errcode?: unknown; retry_after_ms?: unknown } | null;
+    return {
+      errcode: typeof body?.errcode === 'string' ? body.errcode : undefined,
+      retryAfterMs: typeof body?.retry_after_ms === 'number' ? body.retry_after_ms : undefined,
+    };
   } catch {
-    return undefined;
+    return none;
+  }
+}
+
+/**
+ * Fetches `url`, trying again after a 429 (after `retry_after_ms`, within a bound) and after an
+ * early 504 M_NOT_YET_UPLOADED (while the request's `timeout_ms` allows).
+ */
+async function fetchWithRetries(ctx: MediaHandlerContext, url: string, request: Request, token: string | null, search: string): Promise<Response> {
+  const started = Date.now();
+  const uploadWaitMs = uploadWaitOf(search);
+  // A server may hold a not-yet-uploaded request for timeout_ms before it answers.
+  const headersTimeoutMs = Math.max(RESPONSE_HEADERS_TIMEOUT_MS, uploadWaitMs + 5_000);
+  let rateLimitedRetries = 0;
+  for (;;) {
+    const response = await fetchWithTimeout(ctx.fetch, url, request, token, headersTimeoutMs);
+    if (response.status !== 429 && response.status !== 504) return response;
+    const error = await matrixErrorOf(response);
+    const delay = retryDelay({ status: response.status, ...error }, { rateLimitedRetries, elapsedMs: Date.now() - started, uploadWaitMs });
+    if (delay === undefined) return response;
+    if (response.status === 429) rateLimitedRetries += 1;
+    void response.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
 
@@ -62,19 +93,19 @@ async function fetchAuthenticated(
   const url = authenticatedUrl(base, target);
   trace.upstreamUrl = url;
   trace.outcome = 'authenticated';
-  let response = await fetchWithTimeout(ctx.fetch, url, request, session.accessToken);
-  if (response.status === 401 && (await errcodeOf(response)) === 'M_UNKNOWN_TOKEN') {
+  let response = await fetchWithRetries(ctx, url, request, session.accessToken, target.search);
+  if (response.status === 401 && (await matrixErrorOf(response)).errcode === 'M_UNKNOWN_TOKEN') {
     const token = await ctx.refresher.refresh(session, session.accessToken, clientId);
     if (token !== null) {
       void response.body?.cancel();
-      response = await fetchWithTimeout(ctx.fetch, url, request, token);
+      response = await fetchWithRetries(ctx, url, request, token, target.search);
     }
   }
-  if (response.status === 404 && (await errcodeOf(response)) === 'M_UNRECOGNIZED') {
+  if (response.status === 404 && (await matrixErrorOf(response)).errcode === 'M_UNRECOGNIZED') {
     void response.body?.cancel();
     trace.upstreamUrl = legacyUrl(base, target);
     trace.outcome = 'unauthenticated';
-    response = await fetchWithTimeout(ctx.fetch, trace.upstreamUrl, request, null);
+    response = await fetchWithRetries(ctx, trace.upstreamUrl, request, null, target.search);
   }
   return response;
 }
@@ -90,7 +121,7 @@ async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: Ho
     if (media.kind === 'homeserver') return passThrough(ctx, event);
     event.trace.upstreamUrl = legacyUrl(base, media);
     event.trace.outcome = 'unauthenticated';
-    return fetchWithTimeout(ctx.fetch, event.trace.upstreamUrl, event.request, null);
+    return fetchWithRetries(ctx, event.trace.upstreamUrl, event.request, null, media.search);
   }
   const withToken = { ...session, accessToken: session.accessToken };
   return fetchAuthenticated(ctx, base, media, withToken, event.request, event.clientId, event.trace);

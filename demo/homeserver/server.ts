@@ -38,6 +38,10 @@ export interface HomeserverConfig {
   failStatus: number;
   /** Media requests are never answered (a hung server). */
   hang: boolean;
+  /** The next N /versions requests fail with 500. */
+  failVersionsNext: number;
+  /** The longest a request waits for a not-yet-uploaded file before 504 (Synapse caps at 60 s). */
+  maxUploadWaitMs: number;
   /** Authenticated downloads answer with a redirect: to this server again, or to the CDN origin. */
   redirect: { status: 307 | 308; to: 'same-origin' | 'cdn' } | null;
   /** Media larger than this answers 502 M_TOO_LARGE, as over-large remote media does; 0: no limit. */
@@ -85,7 +89,6 @@ export interface Homeserver {
 
 const MEDIA_PATH =
   /^\/_matrix\/(media\/(?:r0|v1|v3)|client\/v1\/media)\/(download|thumbnail|config|preview_url)(?:\/([^/]*)\/([^/]*)(?:\/([^/]+))?)?$/;
-const SYNAPSE_MAX_TIMEOUT_MS = 60_000;
 const DEFAULT_TIMEOUT_MS = 20_000;
 
 export function defaultConfig(options: Partial<HomeserverConfig> = {}): HomeserverConfig {
@@ -102,6 +105,8 @@ export function defaultConfig(options: Partial<HomeserverConfig> = {}): Homeserv
     failNext: 0,
     failStatus: 500,
     hang: false,
+    failVersionsNext: 0,
+    maxUploadWaitMs: 60_000,
     redirect: null,
     maxServedBytes: 0,
     accessTokenLifetimeMs: 0,
@@ -177,7 +182,7 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     // No federation here: remote media cannot be fetched.
     if (server !== serverName) throw new MatrixError(502, 'M_UNKNOWN', 'Failed to fetch remote media');
     const requested = Number(url.searchParams.get('timeout_ms') ?? DEFAULT_TIMEOUT_MS);
-    const timeoutMs = Number.isFinite(requested) && requested >= 0 ? Math.min(requested, SYNAPSE_MAX_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
+    const timeoutMs = Number.isFinite(requested) && requested >= 0 ? Math.min(requested, config.maxUploadWaitMs) : DEFAULT_TIMEOUT_MS;
     const item = await store.get(mediaId, timeoutMs);
     // The freeze: legacy endpoints answer as if media uploaded after it did not exist.
     if (!item || (legacy && item.frozen)) throw new MatrixError(404, 'M_NOT_FOUND', 'Not found');
@@ -291,6 +296,10 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     if (testControls && path.startsWith('/_test/') && (await handleTestControl(req, res, url))) return;
 
     if (path === '/_matrix/client/versions' && method === 'GET') {
+      if (config.failVersionsNext > 0) {
+        config.failVersionsNext -= 1;
+        throw new MatrixError(500, 'M_UNKNOWN', 'Internal server error');
+      }
       return sendJson(res, 200, { versions: config.versions, unstable_features: config.unstableFeatures });
     }
     if (path === '/_matrix/client/v3/register' && method === 'POST') {

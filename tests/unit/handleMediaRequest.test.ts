@@ -258,3 +258,27 @@ describe('handleMediaRequest', () => {
     expect(t.mediaSeen()[0]?.authorization).toBe('Bearer tok');
   });
 });
+
+describe('handleMediaRequest: faults', () => {
+  it('retries a 429 after retry_after_ms and serves the media', async () => {
+    let calls = 0;
+    const t = setup({
+      route: () => (++calls === 1 ? json(429, { errcode: 'M_LIMIT_EXCEEDED', error: 'slow down', retry_after_ms: 30 }) : new Response('ok')),
+    });
+    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/abc`);
+    expect(await response.text()).toBe('ok');
+    expect(t.mediaSeen()).toHaveLength(2);
+  });
+
+  it('passes 500 and 404 to the element unchanged, without retrying', async () => {
+    for (const [status, errcode] of [[500, 'M_UNKNOWN'], [404, 'M_NOT_FOUND']] as const) {
+      const t = setup({ route: () => json(status, { errcode, error: 'x' }) });
+      await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+      const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/abc`);
+      expect(response.status).toBe(status);
+      expect(await response.json()).toMatchObject({ errcode });
+      expect(t.mediaSeen()).toHaveLength(1);
+    }
+  });
+});

@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/**
+ * A small W3C WebDriver client for WebKitGTK: Playwright can only drive the WebKit it builds
+ * itself, so the WebKit run talks to Debian's WebKitWebDriver directly, which starts
+ * MiniBrowser under a virtual X display (xvfb-run).
+ */
+
+const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WebKitSession {
+  navigate(url: string): Promise<void>;
+  /** Runs an async script in the page: its last argument is the callback to call with the result. */
+  executeAsync<T>(script: string, ...args: unknown[]): Promise<T>;
+  execute<T>(script: string, ...args: unknown[]): Promise<T>;
+  currentUrl(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface WebKitDriver {
+  newSession(): Promise<WebKitSession>;
+  stop(): Promise<void>;
+}
+
+async function call(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await response.json()) as { value: unknown };
+  if (!response.ok) {
+    const error = json.value as { error?: string; message?: string };
+    throw new Error(`WebDriver ${method} ${path}: ${error.error ?? response.status} ${error.message ?? ''}`);
+  }
+  return json.value;
+}
+
+export async function startWebKitDriver(): Promise<WebKitDriver> {
+  const port = await freePort();
+  const child: ChildProcess = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', 'WebKitWebDriver', `--port=${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await call(base, 'GET', '/status');
+      break;
+    } catch {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`WebKitWebDriver did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    async newSession() {
+      const created = (await call(base, 'POST', '/session', {
+        capabilities: {
+          alwaysMatch: {
+            'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
+          },
+        },
+      })) as { sessionId: string };
+      const session = `/session/${created.sessionId}`;
+      await call(base, 'POST', `${session}/timeouts`, { script: 60_000, pageLoad: 60_000 });
+      return {
+        navigate: async (url) => void (await call(base, 'POST', `${session}/url`, { url })),
+        executeAsync: async <T>(script: string, ...args: unknown[]) => (await call(base, 'POST', `${session}/execute/async`, { script, args })) as T,
+        execute: async <T>(script: string, ...args: unknown[]) => (await call(base, 'POST', `${session}/execute/sync`, { script, args })) as T,
+        currentUrl: async () => (await call(base, 'GET', `${session}/url`)) as string,
+        close: async () => void (await call(base, 'DELETE', session).catch(() => undefined)),
+      };
+    },
+    async stop() {
+      if (child.pid && child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        process.kill(-child.pid, 'SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
