@@ -16,6 +16,12 @@ export const LOCAL_MEDIA_SEGMENT = 'matrix-media-sw';
 export interface SessionInit {
   /** Opaque id chosen by the page; it names the session in `mediaUrl` URLs. Never the token. */
   id: string;
+  /**
+   * A random secret the page keeps in its tab's sessionStorage. Changing or signing out a
+   * session takes its key, so another tab of the origin, which sees the id in URLs but not
+   * this tab's storage, cannot take the session over.
+   */
+  key: string;
   /** The homeserver's base URL as the client uses it, possibly with a path prefix. */
   homeserverUrl: string;
   /** The access token, or null while the account is signed in nowhere. */
@@ -30,6 +36,7 @@ export interface SessionMessage {
 export interface SignOutMessage {
   type: 'mms/sign-out';
   sessionId: string;
+  key: string;
 }
 export interface ClaimMessage {
   type: 'mms/claim';
@@ -121,6 +128,9 @@ function isSessionInit(value: unknown): value is SessionInit {
     typeof value.id === 'string' &&
     value.id.length > 0 &&
     value.id.length <= 128 &&
+    typeof value.key === 'string' &&
+    value.key.length >= 16 &&
+    value.key.length <= 128 &&
     typeof value.homeserverUrl === 'string' &&
     (value.accessToken === null || (typeof value.accessToken === 'string' && value.accessToken.length > 0))
   );
@@ -133,7 +143,9 @@ export function asPageToWorkerMessage(data: unknown): PageToWorkerMessage | unde
     case 'mms/session':
       return isSessionInit(data.session) ? { type: data.type, session: data.session } : undefined;
     case 'mms/sign-out':
-      return typeof data.sessionId === 'string' ? { type: data.type, sessionId: data.sessionId } : undefined;
+      return typeof data.sessionId === 'string' && typeof data.key === 'string'
+        ? { type: data.type, sessionId: data.sessionId, key: data.key }
+        : undefined;
     case 'mms/claim':
       return { type: data.type };
     case 'mms/diagnostics':

@@ -63,29 +63,44 @@ function sessionStorageKey(homeserverUrl: string): string {
   return `matrix-media-sw:session:${homeserverUrl}`;
 }
 
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-// The id survives reloads of this tab (sessionStorage), so `mediaUrl` links opened from it keep
-// working, while another tab, possibly signed in as someone else, gets its own.
-function sessionIdFor(homeserverUrl: string): string {
+interface SessionIdentity {
+  id: string;
+  key: string;
+}
+
+// The id and key survive reloads of this tab (sessionStorage), so `mediaUrl` links opened from
+// it keep working, while another tab, possibly signed in as someone else, gets its own.
+function sessionIdentityFor(homeserverUrl: string): SessionIdentity {
+  const fresh = { id: randomHex(16), key: randomHex(16) };
   try {
     const key = sessionStorageKey(homeserverUrl);
-    const existing = sessionStorage.getItem(key);
-    if (existing && /^[0-9a-f]{32}$/.test(existing) && !pageSessions.has(existing)) return existing;
-    const id = randomId();
-    sessionStorage.setItem(key, id);
-    return id;
+    const stored = JSON.parse(sessionStorage.getItem(key) ?? 'null') as Partial<SessionIdentity> | null;
+    if (
+      stored &&
+      typeof stored.id === 'string' &&
+      /^[0-9a-f]{32}$/.test(stored.id) &&
+      typeof stored.key === 'string' &&
+      /^[0-9a-f]{32}$/.test(stored.key) &&
+      !pageSessions.has(stored.id)
+    ) {
+      return { id: stored.id, key: stored.key };
+    }
+    sessionStorage.setItem(key, JSON.stringify(fresh));
   } catch {
-    return randomId();
+    // Storage disabled: the session lasts as long as the page.
   }
+  return fresh;
 }
 
-function forgetSessionId(homeserverUrl: string, id: string): void {
+function forgetSessionIdentity(homeserverUrl: string, id: string): void {
   try {
-    if (sessionStorage.getItem(sessionStorageKey(homeserverUrl)) === id) sessionStorage.removeItem(sessionStorageKey(homeserverUrl));
+    const key = sessionStorageKey(homeserverUrl);
+    const stored = JSON.parse(sessionStorage.getItem(key) ?? 'null') as Partial<SessionIdentity> | null;
+    if (stored?.id === id) sessionStorage.removeItem(key);
   } catch {
     // Storage disabled: nothing was kept.
   }
@@ -275,7 +290,7 @@ export async function registerMediaWorker(options: RegisterMediaWorkerOptions): 
   const controller = await waitForControl(container, active, timeoutMs);
 
   let entry: PageSession = {
-    session: { id: sessionIdFor(homeserverUrl), homeserverUrl, accessToken: options.accessToken },
+    session: { ...sessionIdentityFor(homeserverUrl), homeserverUrl, accessToken: options.accessToken },
     refresh: options.refreshAccessToken,
   };
   pageSessions.set(entry.session.id, entry);
@@ -301,7 +316,7 @@ export async function registerMediaWorker(options: RegisterMediaWorkerOptions): 
       }
       if (signedOut) {
         // Signing in again after signOut starts a new session, so old links stay dead.
-        entry = { session: { id: sessionIdFor(homeserverUrl), homeserverUrl, accessToken }, refresh: entry.refresh };
+        entry = { session: { ...sessionIdentityFor(homeserverUrl), homeserverUrl, accessToken }, refresh: entry.refresh };
         pageSessions.set(entry.session.id, entry);
         signedOut = false;
       }
@@ -312,8 +327,8 @@ export async function registerMediaWorker(options: RegisterMediaWorkerOptions): 
       if (signedOut) return;
       signedOut = true;
       pageSessions.delete(entry.session.id);
-      forgetSessionId(homeserverUrl, entry.session.id);
-      await send(worker(), { type: 'mms/sign-out', sessionId: entry.session.id }, timeoutMs);
+      forgetSessionIdentity(homeserverUrl, entry.session.id);
+      await send(worker(), { type: 'mms/sign-out', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
     },
     async onDiagnostic(callback) {
       diagnosticListeners.add(callback);

@@ -55,8 +55,7 @@ export class SessionFinder {
     let stored = 0;
     for (const session of offered) {
       if (normalizeHomeserverUrl(session.homeserverUrl) !== session.homeserverUrl) continue;
-      await this.sessions.put(session, clientId);
-      stored += 1;
+      if (await this.sessions.put(session, clientId)) stored += 1;
     }
     if (stored === 0) this.askedInVain.add(clientId);
   }

@@ -33,7 +33,10 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
         reply(port, { type: 'mms/error', code: 'bad-message', message: 'homeserverUrl must be a normalised http(s) base URL.' });
         return;
       }
-      await state.sessions.put(session, source.id);
+      if (!(await state.sessions.put(session, source.id))) {
+        reply(port, { type: 'mms/error', code: 'bad-message', message: 'That session id belongs to another tab.' });
+        return;
+      }
       state.finder.clientRegistered(source.id);
       reply(port, ack);
       const live = await self.clients.matchAll({ includeUncontrolled: true, type: 'all' });
@@ -45,7 +48,7 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
       reply(port, ack);
       return;
     case 'mms/sign-out':
-      await state.sessions.remove(message.sessionId, source.id);
+      await state.sessions.remove(message.sessionId, message.key);
       reply(port, ack);
       return;
     default: {

@@ -63,13 +63,18 @@ export class SessionStore {
     return [...this.sessions.values()].some((s) => s.clientIds.includes(clientId));
   }
 
-  /** Records `init` as registered by `clientId`, replacing the token it had. */
-  async put(init: SessionInit, clientId: string): Promise<StoredSession> {
+  /**
+   * Records `init` as registered by `clientId`, replacing the token it had. Returns undefined,
+   * changing nothing, when a session of that id exists under another key.
+   */
+  async put(init: SessionInit, clientId: string): Promise<StoredSession | undefined> {
     await this.ready();
     const previous = this.sessions.get(init.id);
+    if (previous && previous.key !== init.key) return undefined;
     const clientIds = previous ? previous.clientIds.filter((id) => id !== clientId) : [];
     const session: StoredSession = {
       id: init.id,
+      key: init.key,
       homeserverUrl: init.homeserverUrl,
       accessToken: init.accessToken,
       clientIds: [...clientIds, clientId],
@@ -88,11 +93,11 @@ export class SessionStore {
     return true;
   }
 
-  /** Forgets session `id` in memory and in storage. Only a client that registered it may do so. */
-  async remove(id: string, clientId: string): Promise<boolean> {
+  /** Forgets session `id` in memory and in storage; it takes the session's key. */
+  async remove(id: string, key: string): Promise<boolean> {
     await this.ready();
     const session = this.sessions.get(id);
-    if (!session || !session.clientIds.includes(clientId)) return false;
+    if (!session || session.key !== key) return false;
     this.sessions.delete(id);
     await del(id, this.idb);
     return true;

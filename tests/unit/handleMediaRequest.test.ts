@@ -12,6 +12,7 @@ import { VersionsCache } from '../../sw/versionsCache.js';
 
 const SCOPE = 'https://app.example/';
 const HS = 'https://hs.example';
+const KEY = 'k'.repeat(32);
 
 /** What the fake homeserver received. */
 interface Seen {
@@ -65,7 +66,7 @@ describe('handleMediaRequest', () => {
 
   it('rewrites a legacy URL to v1 with the tab\'s token, as a fresh CORS request', async () => {
     const t = setup();
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok-1' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok-1' }, 'tab-1');
     const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/abc?access_token=leak`);
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('media bytes');
@@ -76,14 +77,14 @@ describe('handleMediaRequest', () => {
 
   it('sends /versions without a token', async () => {
     const t = setup();
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok-1' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok-1' }, 'tab-1');
     await t.request(`${HS}/_matrix/media/v3/download/hs.example/abc`);
     expect(t.seen.find((s) => s.url.endsWith('/versions'))?.authorization).toBeNull();
   });
 
   it('copies a simple Range across, and drops a multi-range one', async () => {
     const t = setup({ route: () => new Response('x', { status: 206, headers: { 'Content-Range': 'bytes 5-5/10' } }) });
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     await t.request(`${HS}/_matrix/client/v1/media/download/hs.example/abc`, { headers: { Range: 'bytes=5-' } });
     await t.request(`${HS}/_matrix/client/v1/media/download/hs.example/abc`, { headers: { Range: 'bytes=0-1,3-4' } });
     expect(t.mediaSeen().map((s) => s.range)).toEqual(['bytes=5-', null]);
@@ -93,7 +94,7 @@ describe('handleMediaRequest', () => {
     const t = setup({
       route: () => new Response('0123456789', { status: 200, headers: { 'Content-Type': 'video/webm', 'Content-Length': '10' } }),
     });
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/vid`, { headers: { Range: 'bytes=4-6' } });
     expect(response.status).toBe(206);
     expect(response.headers.get('Content-Range')).toBe('bytes 4-6/10');
@@ -102,7 +103,7 @@ describe('handleMediaRequest', () => {
 
   it('lets legacy URLs pass unchanged and without a token when the server predates Matrix 1.11', async () => {
     const t = setup({ versions: ['v1.10'] });
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     await t.request(`${HS}/_matrix/media/r0/thumbnail/hs.example/abc?width=8&height=8`);
     expect(t.mediaSeen()).toEqual([
       { url: `${HS}/_matrix/media/r0/thumbnail/hs.example/abc?width=8&height=8`, authorization: null, range: null, mode: 'cors' },
@@ -115,7 +116,7 @@ describe('handleMediaRequest', () => {
       route: (req) =>
         req.url.includes('/client/v1/') ? json(404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' }) : new Response('old'),
     });
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     const response = await t.request(`${HS}/_matrix/client/v1/media/download/hs.example/abc`);
     expect(await response.text()).toBe('old');
     expect(t.mediaSeen().map((s) => [s.url, s.authorization])).toEqual([
@@ -126,7 +127,7 @@ describe('handleMediaRequest', () => {
 
   it('does not mistake a frozen legacy 404 M_NOT_FOUND for an old server', async () => {
     const t = setup({ route: () => json(404, { errcode: 'M_NOT_FOUND', error: 'Not found' }) });
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     const response = await t.request(`${HS}/_matrix/client/v1/media/download/hs.example/abc`);
     expect(response.status).toBe(404);
     expect(t.mediaSeen()).toHaveLength(1);
@@ -134,7 +135,7 @@ describe('handleMediaRequest', () => {
 
   it('never gives the token to another origin, another port or a path outside the prefix', async () => {
     const t = setup();
-    await t.sessions.put({ id: 's1', homeserverUrl: `${HS}/matrix`, accessToken: 'tok' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: `${HS}/matrix`, accessToken: 'tok' }, 'tab-1');
     for (const url of [
       'https://evil.example/matrix/_matrix/media/v3/download/hs.example/abc',
       'https://hs.example:8443/matrix/_matrix/media/v3/download/hs.example/abc',
@@ -150,8 +151,8 @@ describe('handleMediaRequest', () => {
 
   it('keeps two tabs\' tokens apart', async () => {
     const t = setup();
-    await t.sessions.put({ id: 'alice', homeserverUrl: HS, accessToken: 'tok-alice' }, 'tab-a');
-    await t.sessions.put({ id: 'bob', homeserverUrl: HS, accessToken: 'tok-bob' }, 'tab-b');
+    await t.sessions.put({ id: 'alice', key: KEY, homeserverUrl: HS, accessToken: 'tok-alice' }, 'tab-a');
+    await t.sessions.put({ id: 'bob', key: KEY, homeserverUrl: HS, accessToken: 'tok-bob' }, 'tab-b');
     await t.request(`${HS}/_matrix/media/v3/download/hs.example/a`, { clientId: 'tab-a' });
     await t.request(`${HS}/_matrix/media/v3/download/hs.example/b`, { clientId: 'tab-b' });
     expect(t.mediaSeen().map((s) => s.authorization)).toEqual(['Bearer tok-alice', 'Bearer tok-bob']);
@@ -160,7 +161,7 @@ describe('handleMediaRequest', () => {
   it('asks a tab it has never heard of once, then uses what it said', async () => {
     const t = setup({
       ask: (_id, m) =>
-        m.type === 'mms/session-request' ? { type: 'mms/session-reply', sessions: [{ id: 's9', homeserverUrl: HS, accessToken: 'pulled' }] } : undefined,
+        m.type === 'mms/session-request' ? { type: 'mms/session-reply', sessions: [{ id: 's9', key: KEY, homeserverUrl: HS, accessToken: 'pulled' }] } : undefined,
     });
     await Promise.all([1, 2, 3].map((n) => t.request(`${HS}/_matrix/media/v3/download/hs.example/m${n}`, { clientId: 'new-tab' })));
     await t.request(`${HS}/_matrix/media/v3/download/hs.example/m4`, { clientId: 'new-tab' });
@@ -189,7 +190,7 @@ describe('handleMediaRequest', () => {
         return { type: 'mms/refresh-reply', accessToken: 'fresh' };
       },
     });
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'stale' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'stale' }, 'tab-1');
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) => t.request(`${HS}/_matrix/media/v3/download/hs.example/m${i}`)),
     );
@@ -204,7 +205,7 @@ describe('handleMediaRequest', () => {
       route: () => json(401, { errcode: 'M_UNKNOWN_TOKEN', error: 'expired', soft_logout: true }),
       ask: () => ({ type: 'mms/refresh-reply', accessToken: null }),
     });
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'stale' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'stale' }, 'tab-1');
     const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/m`);
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ errcode: 'M_UNKNOWN_TOKEN' });
@@ -215,7 +216,7 @@ describe('handleMediaRequest', () => {
     const t = setup({
       route: () => new Response('<svg/>', { status: 200, headers: { 'Content-Type': 'image/svg+xml', 'Content-Length': '6' } }),
     });
-    await t.sessions.put({ id: 'sid', homeserverUrl: HS, accessToken: 'tok' }, 'some-tab');
+    await t.sessions.put({ id: 'sid', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'some-tab');
     const response = await t.request(`${SCOPE}matrix-media-sw/sid/download/hs.example/abc/pic.svg`, { clientId: '' });
     expect(t.mediaSeen()).toEqual([
       { url: `${HS}/_matrix/client/v1/media/download/hs.example/abc/pic.svg`, authorization: 'Bearer tok', range: null, mode: 'cors' },
@@ -227,7 +228,7 @@ describe('handleMediaRequest', () => {
 
   it('serves allow-listed types from mediaUrl inline', async () => {
     const t = setup();
-    await t.sessions.put({ id: 'sid', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.sessions.put({ id: 'sid', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     const response = await t.request(`${SCOPE}matrix-media-sw/sid/thumbnail/hs.example/abc?width=32&height=32`);
     expect(t.mediaSeen()[0]?.url).toBe(`${HS}/_matrix/client/v1/media/thumbnail/hs.example/abc?width=32&height=32`);
     expect(response.headers.get('Content-Disposition')).toBe('inline');
@@ -250,7 +251,7 @@ describe('handleMediaRequest', () => {
 
   it('uses the homeserver\'s newest session for a navigation that has no tab yet', async () => {
     const t = setup();
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     const nav = new Request(`${HS}/_matrix/media/v3/download/hs.example/abc`);
     Object.defineProperty(nav, 'mode', { value: 'navigate' });
     const media = classifyMediaUrl(new URL(nav.url), SCOPE)!;
@@ -265,7 +266,7 @@ describe('handleMediaRequest: faults', () => {
     const t = setup({
       route: () => (++calls === 1 ? json(429, { errcode: 'M_LIMIT_EXCEEDED', error: 'slow down', retry_after_ms: 30 }) : new Response('ok')),
     });
-    await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/abc`);
     expect(await response.text()).toBe('ok');
     expect(t.mediaSeen()).toHaveLength(2);
@@ -274,7 +275,7 @@ describe('handleMediaRequest: faults', () => {
   it('passes 500 and 404 to the element unchanged, without retrying', async () => {
     for (const [status, errcode] of [[500, 'M_UNKNOWN'], [404, 'M_NOT_FOUND']] as const) {
       const t = setup({ route: () => json(status, { errcode, error: 'x' }) });
-      await t.sessions.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+      await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
       const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/abc`);
       expect(response.status).toBe(status);
       expect(await response.json()).toMatchObject({ errcode });

@@ -3,11 +3,11 @@ import { normalizeHomeserverUrl } from '../../src/homeserverUrl.js';
 import { asPageToWorkerMessage, asReply, asWorkerToPageMessage } from '../../src/protocol.js';
 
 describe('asPageToWorkerMessage', () => {
-  const session = { id: 's1', homeserverUrl: 'https://hs.example', accessToken: 'tok' };
+  const session = { id: 's1', key: 'k'.repeat(32), homeserverUrl: 'https://hs.example', accessToken: 'tok' };
   it('accepts each message of the protocol', () => {
     expect(asPageToWorkerMessage({ type: 'mms/session', session })).toEqual({ type: 'mms/session', session });
     expect(asPageToWorkerMessage({ type: 'mms/session', session: { ...session, accessToken: null } })).toBeDefined();
-    expect(asPageToWorkerMessage({ type: 'mms/sign-out', sessionId: 's1' })).toEqual({ type: 'mms/sign-out', sessionId: 's1' });
+    expect(asPageToWorkerMessage({ type: 'mms/sign-out', sessionId: 's1', key: 'k' })).toEqual({ type: 'mms/sign-out', sessionId: 's1', key: 'k' });
     expect(asPageToWorkerMessage({ type: 'mms/claim' })).toEqual({ type: 'mms/claim' });
   });
   it.each([
@@ -20,6 +20,9 @@ describe('asPageToWorkerMessage', () => {
     ['a session with an empty token', { type: 'mms/session', session: { ...session, accessToken: '' } }],
     ['a session without homeserver', { type: 'mms/session', session: { id: 's', accessToken: 't' } }],
     ['a sign-out without id', { type: 'mms/sign-out' }],
+    ['a sign-out without key', { type: 'mms/sign-out', sessionId: 's1' }],
+    ['a session without key', { type: 'mms/session', session: { ...session, key: undefined } }],
+    ['a session with a short key', { type: 'mms/session', session: { ...session, key: 'short' } }],
   ])('ignores %s', (_label, data) => expect(asPageToWorkerMessage(data)).toBeUndefined());
 });
 

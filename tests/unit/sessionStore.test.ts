@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SessionStore } from '../../sw/sessionStore.js';
 
 const HS = 'https://hs.example';
+const KEY = 'k'.repeat(32);
 const DAY = 24 * 60 * 60 * 1000;
 
 // Each test gets its own IndexedDB; a "restart" is a new SessionStore on the same database,
@@ -17,7 +18,7 @@ beforeEach(() => {
 describe('SessionStore', () => {
   it('finds a session by the client that registered it and its homeserver', async () => {
     const store = new SessionStore(idb);
-    await store.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok-1' }, 'client-a');
+    await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok-1' }, 'client-a');
     expect((await store.forClient('client-a', HS))?.accessToken).toBe('tok-1');
     expect(await store.forClient('client-b', HS)).toBeUndefined();
     expect(await store.forClient('client-a', 'https://other.example')).toBeUndefined();
@@ -25,15 +26,15 @@ describe('SessionStore', () => {
 
   it('keeps two users of one homeserver apart', async () => {
     const store = new SessionStore(idb);
-    await store.put({ id: 's1', homeserverUrl: HS, accessToken: 'alice' }, 'tab-1');
-    await store.put({ id: 's2', homeserverUrl: HS, accessToken: 'bob' }, 'tab-2');
+    await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'alice' }, 'tab-1');
+    await store.put({ id: 's2', key: KEY, homeserverUrl: HS, accessToken: 'bob' }, 'tab-2');
     expect((await store.forClient('tab-1', HS))?.accessToken).toBe('alice');
     expect((await store.forClient('tab-2', HS))?.accessToken).toBe('bob');
   });
 
   it('survives a restart: a new store reads what the old one wrote', async () => {
     const before = new SessionStore(idb);
-    await before.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok-1' }, 'client-a');
+    await before.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok-1' }, 'client-a');
     await before.setToken('s1', 'tok-2');
     const after = new SessionStore(idb);
     expect(await after.byId('s1')).toMatchObject({ accessToken: 'tok-2', clientIds: ['client-a'] });
@@ -42,44 +43,45 @@ describe('SessionStore', () => {
 
   it('adds a reloaded tab to the session it re-registers', async () => {
     const store = new SessionStore(idb);
-    await store.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'before-reload');
-    await store.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'after-reload');
+    await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'before-reload');
+    await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'after-reload');
     expect((await store.byId('s1'))?.clientIds).toEqual(['before-reload', 'after-reload']);
   });
 
   it('forgets a signed-out session in memory and in storage', async () => {
     const store = new SessionStore(idb);
-    await store.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'client-a');
-    expect(await store.remove('s1', 'client-a')).toBe(true);
+    await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'client-a');
+    expect(await store.remove('s1', KEY)).toBe(true);
     expect(await store.byId('s1')).toBeUndefined();
     expect(await keys(idb)).toEqual([]);
     expect(await new SessionStore(idb).byId('s1')).toBeUndefined();
   });
 
-  it('lets only a client that registered a session remove it', async () => {
+  it('lets only the holder of a session\'s key change or remove it', async () => {
     const store = new SessionStore(idb);
-    await store.put({ id: 's1', homeserverUrl: HS, accessToken: 'tok' }, 'client-a');
-    expect(await store.remove('s1', 'intruder')).toBe(false);
-    expect((await store.byId('s1'))?.accessToken).toBe('tok');
+    await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'client-a');
+    expect(await store.remove('s1', 'x'.repeat(32))).toBe(false);
+    expect(await store.put({ id: 's1', key: 'x'.repeat(32), homeserverUrl: HS, accessToken: 'stolen' }, 'intruder')).toBeUndefined();
+    expect(await store.byId('s1')).toMatchObject({ accessToken: 'tok', clientIds: ['client-a'] });
   });
 
   it('picks the most recent session of a homeserver for navigations', async () => {
     let now = 1000;
     const store = new SessionStore(idb, () => now);
-    await store.put({ id: 'old', homeserverUrl: HS, accessToken: 'a' }, 't1');
+    await store.put({ id: 'old', key: KEY, homeserverUrl: HS, accessToken: 'a' }, 't1');
     now = 2000;
-    await store.put({ id: 'new', homeserverUrl: HS, accessToken: 'b' }, 't2');
+    await store.put({ id: 'new', key: KEY, homeserverUrl: HS, accessToken: 'b' }, 't2');
     expect((await store.newestFor(HS))?.id).toBe('new');
   });
 
   it('prunes gone clients, and sessions unused for a month', async () => {
     let now = 0;
     const store = new SessionStore(idb, () => now);
-    await store.put({ id: 'kept', homeserverUrl: HS, accessToken: 'a' }, 'live');
-    await store.put({ id: 'kept', homeserverUrl: HS, accessToken: 'a' }, 'gone');
-    await store.put({ id: 'recent', homeserverUrl: HS, accessToken: 'b' }, 'gone');
+    await store.put({ id: 'kept', key: KEY, homeserverUrl: HS, accessToken: 'a' }, 'live');
+    await store.put({ id: 'kept', key: KEY, homeserverUrl: HS, accessToken: 'a' }, 'gone');
+    await store.put({ id: 'recent', key: KEY, homeserverUrl: HS, accessToken: 'b' }, 'gone');
     now = 29 * DAY;
-    await store.put({ id: 'recent', homeserverUrl: HS, accessToken: 'b' }, 'gone');
+    await store.put({ id: 'recent', key: KEY, homeserverUrl: HS, accessToken: 'b' }, 'gone');
     now = 31 * DAY;
     await store.prune(['live']);
     expect((await store.byId('kept'))?.clientIds).toEqual(['live']);
@@ -93,7 +95,7 @@ describe('SessionStore', () => {
 
   it('knows which clients registered anything', async () => {
     const store = new SessionStore(idb);
-    await store.put({ id: 's1', homeserverUrl: HS, accessToken: null }, 'client-a');
+    await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: null }, 'client-a');
     expect(await store.knowsClient('client-a')).toBe(true);
     expect(await store.knowsClient('client-b')).toBe(false);
   });
