@@ -29,6 +29,9 @@ export default defineConfig({
     // Against the embedded homeserver (demo/homeserver), which can be made to misbehave on demand.
     { name: 'chromium', testDir: 'tests/browser', use: chromium },
     { name: 'firefox', testDir: 'tests/browser', use: firefox },
+    // The suite that tries to break the worker (npm run test:reliability prints its report).
+    { name: 'reliability-chromium', testDir: 'tests/reliability', use: chromium },
+    { name: 'reliability-firefox', testDir: 'tests/reliability', use: firefox },
     // Against a real Synapse, installed and started by the tests (tests/synapse/synapse.ts).
     { name: 'synapse-chromium', testDir: 'tests/synapse', use: chromium },
     // differences.spec.ts compares servers from Node, without a browser: once is enough.

@@ -13,6 +13,9 @@ const REFRESH_TIMEOUT_MS = 15_000;
  */
 export class TokenRefresher {
   private readonly inFlight = new Map<string, Promise<string | null>>();
+  // The token a page could not replace, per session: asking again for the same one would only
+  // ask the page again for each failing image. A new token (setAccessToken) clears it.
+  private readonly unreplaceable = new Map<string, string>();
 
   constructor(
     private readonly sessions: SessionStore,
@@ -29,9 +32,16 @@ export class TokenRefresher {
     const current = await this.sessions.byId(session.id);
     if (!current) return null;
     if (current.accessToken !== null && current.accessToken !== rejectedToken) return current.accessToken;
+    if (this.unreplaceable.get(session.id) === rejectedToken) return null;
     let pending = this.inFlight.get(session.id);
     if (!pending) {
-      pending = this.askOwners(current, preferredClientId).finally(() => this.inFlight.delete(session.id));
+      pending = this.askOwners(current, preferredClientId)
+        .then((token) => {
+          if (token === null) this.unreplaceable.set(session.id, rejectedToken);
+          else this.unreplaceable.delete(session.id);
+          return token;
+        })
+        .finally(() => this.inFlight.delete(session.id));
       this.inFlight.set(session.id, pending);
     }
     return pending;

@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 import type { DiagnosticEntry, WorkerToPageMessage } from '../src/protocol.js';
+import { withoutAccessToken as reportableUrl } from './upstreamUrl.js';
 
 declare let self: ServiceWorkerGlobalScope;
 
@@ -19,13 +20,6 @@ export function newTrace(): RequestTrace {
   return { upstreamUrl: null, outcome: 'passed-through', versionsCached: null };
 }
 
-/** The URL as it may appear in a report: without any `access_token` query parameter. */
-export function reportableUrl(url: string): string {
-  const parsed = new URL(url);
-  if (!parsed.searchParams.has('access_token')) return url;
-  parsed.searchParams.delete('access_token');
-  return parsed.href;
-}
 
 export class Diagnostics {
   private readonly listeners = new Set<string>();

@@ -6,7 +6,7 @@ import { emulateRange } from './rangeResponse.js';
 import { retryDelay, uploadWaitOf } from './retryPolicy.js';
 import type { StoredSession } from './sessionStore.js';
 import type { TokenRefresher } from './TokenRefresher.js';
-import { authenticatedUrl, legacyUrl } from './upstreamUrl.js';
+import { authenticatedUrl, legacyUrl, withoutAccessToken } from './upstreamUrl.js';
 import { fetchWithTimeout, RESPONSE_HEADERS_TIMEOUT_MS } from './upstreamRequest.js';
 import type { VersionsCache } from './versionsCache.js';
 
@@ -118,7 +118,14 @@ async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: Ho
   // answers 404 M_UNRECOGNIZED and the request falls back to the legacy one.
   const useAuthenticated = media.api !== 'legacy' || supported !== false;
   if (!useAuthenticated || session.accessToken === null) {
-    if (media.kind === 'homeserver') return passThrough(ctx, event);
+    if (media.kind === 'homeserver') {
+      const url = withoutAccessToken(event.request.url);
+      if (url === event.request.url) return passThrough(ctx, event);
+      // The page wrote a token into the URL: it must not reach an unauthenticated endpoint.
+      event.trace.upstreamUrl = url;
+      event.trace.outcome = 'unauthenticated';
+      return fetchWithRetries(ctx, url, event.request, null, media.search);
+    }
     event.trace.upstreamUrl = legacyUrl(base, media);
     event.trace.outcome = 'unauthenticated';
     return fetchWithRetries(ctx, event.trace.upstreamUrl, event.request, null, media.search);

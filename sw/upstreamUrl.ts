@@ -29,3 +29,11 @@ export function authenticatedUrl(base: string, target: MediaTarget): string {
 export function legacyUrl(base: string, target: MediaTarget): string {
   return `${base}/_matrix/media/v3/${target.endpoint}${target.rest}${withoutParams(target.search, ['access_token'])}`;
 }
+
+/** `url` without any `access_token` query parameter: for requests that must carry no token. */
+export function withoutAccessToken(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has('access_token')) return url;
+  parsed.searchParams.delete('access_token');
+  return parsed.href;
+}

@@ -69,6 +69,8 @@ export interface LoggedRequest {
   authorization: string | null;
   range: string | null;
   status: number;
+  /** When it arrived (Date.now()). */
+  time: number;
 }
 
 export interface Homeserver {
@@ -370,6 +372,7 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
       authorization: req.headers.authorization ?? null,
       range: req.headers.range ?? null,
       status: 0,
+      time: Date.now(),
     };
     log.push(entry);
     // A response the client abandoned keeps status 0.

@@ -200,7 +200,7 @@ describe('handleMediaRequest', () => {
     expect((await t.sessions.byId('s1'))?.accessToken).toBe('fresh');
   });
 
-  it('gives the element the 401 when no new token can be had, without looping', async () => {
+  it('gives the element the 401 when no new token can be had, without looping or asking again', async () => {
     const t = setup({
       route: () => json(401, { errcode: 'M_UNKNOWN_TOKEN', error: 'expired', soft_logout: true }),
       ask: () => ({ type: 'mms/refresh-reply', accessToken: null }),
@@ -210,6 +210,8 @@ describe('handleMediaRequest', () => {
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ errcode: 'M_UNKNOWN_TOKEN' });
     expect(t.mediaSeen()).toHaveLength(1);
+    await t.request(`${HS}/_matrix/media/v3/download/hs.example/n`);
+    expect(t.asked.filter((m) => m.type === 'mms/refresh-request')).toHaveLength(1);
   });
 
   it('serves a mediaUrl download with its session\'s token and safe headers', async () => {
@@ -270,6 +272,13 @@ describe('handleMediaRequest: faults', () => {
     const response = await t.request(`${HS}/_matrix/media/v3/download/hs.example/abc`);
     expect(await response.text()).toBe('ok');
     expect(t.mediaSeen()).toHaveLength(2);
+  });
+
+  it('strips a token the page put in a legacy URL before passing it to an old server', async () => {
+    const t = setup({ versions: ['v1.9'] });
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await t.request(`${HS}/_matrix/media/v3/download/hs.example/abc?access_token=tok&x=1`);
+    expect(t.mediaSeen().map((s) => [s.url, s.authorization])).toEqual([[`${HS}/_matrix/media/v3/download/hs.example/abc?x=1`, null]]);
   });
 
   it('passes 500 and 404 to the element unchanged, without retrying', async () => {

@@ -1,0 +1,85 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Page } from '@playwright/test';
+import { startHomeserver, type Homeserver, type LoggedRequest } from '../../demo/homeserver/server.js';
+import { test as base } from '../browser/fixtures.js';
+
+export { expect, loadImage, mediaRequests, register } from '../browser/fixtures.js';
+
+/**
+ * The reliability suite's fixtures: besides the homeserver, an "attacker" server on another
+ * origin, and after every test an audit of every request any server received. A request that
+ * carries a token where no token belongs is a leak, and fails the test whatever it asserted.
+ * Each test's figures (requests, leaks, faults injected and survived) go to
+ * test-results/reliability/ for the report.
+ */
+
+const METRICS_DIR = resolve(import.meta.dirname, '../../test-results/reliability');
+
+export interface Faults {
+  /** Call once per fault the test injects (a stopped worker, a 429, a hung server…). */
+  inject(what: string): void;
+  readonly injected: readonly string[];
+}
+
+const LEGACY_MEDIA = /^(?:\/[^/]+)*\/_matrix\/media\/(?:r0|v1|v3)\/(?:download|thumbnail|config|preview_url)\//;
+
+/** Why a logged request is a leak, or undefined when it is fine. */
+export function leakIn(entry: LoggedRequest, server: 'homeserver' | 'attacker'): string | undefined {
+  if (entry.authorization === null && !/[?&]access_token=/.test(entry.path)) return undefined;
+  if (server === 'attacker') return `a token reached another server: ${entry.method} ${entry.path}`;
+  if (entry.origin === 'cdn') return `a token followed a redirect to another origin: ${entry.path}`;
+  if (entry.path.startsWith('/_matrix/client/versions')) return 'a token was sent to /versions';
+  if (LEGACY_MEDIA.test(entry.path)) return `a token was sent to a legacy unauthenticated endpoint: ${entry.path}`;
+  if (/[?&]access_token=/.test(entry.path) && entry.authorization !== null) return 'a token went both as header and in the query';
+  return undefined;
+}
+
+export const test = base.extend<{ attacker: Homeserver; faults: Faults; audit: void }>({
+  attacker: async ({}, use) => {
+    const attacker = await startHomeserver({ serverName: 'evil.example' });
+    await use(attacker);
+    await attacker.close();
+  },
+  faults: async ({}, use) => {
+    const injected: string[] = [];
+    await use({ inject: (what) => void injected.push(what), injected });
+  },
+  audit: [
+    async ({ homeserver, attacker, faults }, use, testInfo) => {
+      await use();
+      const leaks = [
+        ...homeserver.log.map((entry) => leakIn(entry, 'homeserver')),
+        ...attacker.log.map((entry) => leakIn(entry, 'attacker')),
+      ].filter((leak): leak is string => leak !== undefined);
+      mkdirSync(METRICS_DIR, { recursive: true });
+      writeFileSync(
+        resolve(METRICS_DIR, `${testInfo.project.name}--${testInfo.testId}.json`),
+        JSON.stringify({
+          engine: testInfo.project.name.replace(/^reliability-/, ''),
+          title: testInfo.titlePath.slice(1).join(' › '),
+          requests: homeserver.log.length + attacker.log.length,
+          leaks: leaks.length,
+          faults: faults.injected.length,
+          passed: testInfo.status === testInfo.expectedStatus && leaks.length === 0,
+        }),
+      );
+      if (leaks.length > 0) throw new Error(`Token leaks:\n${leaks.join('\n')}`);
+    },
+    { auto: true },
+  ],
+});
+
+/** Turns on the worker's per-request reports for this page; read them with `reports(page)`. */
+export async function recordReports(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    (window as any).reports = [];
+    await (window as any).handles[0].onDiagnostic((entry: unknown) => (window as any).reports.push(entry));
+  });
+}
+
+export async function reports(page: Page): Promise<Array<{ url: string; upstreamUrl: string | null; outcome: string; status: number }>> {
+  return page.evaluate(() => (window as any).reports);
+}
+
+export const legacy = (hs: Homeserver, mxc: string, endpoint = 'download') => `${hs.url}/_matrix/media/v3/${endpoint}/${mxc.slice(6)}`;
