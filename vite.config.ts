@@ -6,7 +6,7 @@ import { defineConfig, type UserConfig } from 'vite';
  * - `page`: the page-side ES module, dist/index.js (no worker code in it);
  * - `worker`: the standalone worker, dist/matrix-media-sw.js, a minified classic script (IIFE),
  *   because Firefox before 147 and older Safari cannot run module workers;
- * - `test` (set by vitest): the unit tests;
+ * - `test` (set by vitest): the unit tests; `webkit`: the WebKit reliability run;
  * - anything else (`vite`, `vite build`): the demo page under demo/.
  */
 const root = import.meta.dirname;
@@ -57,8 +57,22 @@ function unitTests(): UserConfig {
   } as UserConfig;
 }
 
+/** The WebKit run of the reliability suite: WebDriver sessions, one at a time. */
+function webkitTests(): UserConfig {
+  return {
+    test: {
+      include: ['tests/webkit/**/*.test.ts'],
+      environment: 'node',
+      testTimeout: 90_000,
+      hookTimeout: 60_000,
+      fileParallelism: false,
+    },
+  } as UserConfig;
+}
+
 export default defineConfig(({ mode }) => {
   if (mode === 'test') return unitTests();
+  if (mode === 'webkit') return webkitTests();
   if (mode === 'page') return pageBuild();
   if (mode === 'worker') return workerBuild();
   return demoBuild();

@@ -115,6 +115,17 @@ test.describe('token containment', () => {
     expect(gets.map((r) => r.authorization)).toEqual([`Bearer ${token}`, null]);
   });
 
+  test("a mediaUrl opened as a navigation loads with its session's token", async ({ appPage: page, context, homeserver }) => {
+    const token = homeserver.register('alice', 'pw');
+    await register(page, { homeserverUrl: homeserver.url, accessToken: token });
+    const mxc = homeserver.addMedia(samplePng(31, 17), 'image/png', 'pic.png');
+    const url = await page.evaluate((m) => (window as any).handles[0].mediaUrl(m, { filename: 'pic.png' }), mxc);
+    const tab = await context.newPage();
+    expect((await tab.goto(url))?.status()).toBe(200);
+    expect(await tab.evaluate(() => document.querySelector('img')?.naturalWidth)).toBe(31);
+    expect(homeserver.log.filter((r) => r.method === 'GET' && r.path.includes('/media/')).map((r) => r.authorization)).toEqual([`Bearer ${token}`]);
+  });
+
   test('after signOut no request carries the old token, and the worker\'s storage no longer holds it', async ({ appPage: page, homeserver }) => {
     const token = homeserver.register('alice', 'pw');
     await register(page, { homeserverUrl: homeserver.url, accessToken: token });

@@ -90,6 +90,30 @@ test.describe('faults survived', () => {
     expect(mediaGets(homeserver, from).map((r) => r.authorization)).toEqual([`Bearer ${token}`]);
   });
 
+  test('a video plays and seeks through the worker (crossorigin), against a server that ignores Range', async ({ appPage: page, homeserver }) => {
+    homeserver.config.rangeSupport = false;
+    const token = homeserver.register('alice', 'pw');
+    await register(page, { homeserverUrl: homeserver.url, accessToken: token });
+    const result = await page.evaluate(async (src) => {
+      const v = document.createElement('video');
+      v.muted = true;
+      v.crossOrigin = 'anonymous';
+      document.body.append(v);
+      await new Promise((ok, fail) => {
+        v.addEventListener('loadedmetadata', ok, { once: true });
+        v.addEventListener('error', () => fail(new Error(`video error ${v.error?.code}`)), { once: true });
+        v.src = src;
+      });
+      const seeked = new Promise((r) => v.addEventListener('seeked', r, { once: true }));
+      v.currentTime = 25;
+      await seeked;
+      return { duration: v.duration, at: v.currentTime };
+    }, legacy(homeserver, homeserver.addMedia(VIDEO, 'video/webm', 'clip.webm')));
+    expect(result.duration).toBeGreaterThan(29);
+    expect(result.at).toBeGreaterThanOrEqual(24.5);
+    expect(mediaGets(homeserver).every((r) => r.authorization === `Bearer ${token}` && r.status === 200)).toBe(true);
+  });
+
   test('the token expires: a burst of 50 failing images makes one refresh, each retried once, and all load', async ({ appPage: page, homeserver, faults }) => {
     homeserver.config.accessTokenLifetimeMs = 60_000;
     homeserver.accounts.accessTokenLifetimeMs = 60_000;

@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Page } from '@playwright/test';
-import { startHomeserver, type Homeserver, type LoggedRequest } from '../../demo/homeserver/server.js';
+import { startHomeserver, type Homeserver } from '../../demo/homeserver/server.js';
 import { test as base } from '../browser/fixtures.js';
+import { leakIn } from './leaks.js';
 
 export { expect, loadImage, mediaRequests, register } from '../browser/fixtures.js';
 
@@ -20,19 +21,6 @@ export interface Faults {
   /** Call once per fault the test injects (a stopped worker, a 429, a hung server…). */
   inject(what: string): void;
   readonly injected: readonly string[];
-}
-
-const LEGACY_MEDIA = /^(?:\/[^/]+)*\/_matrix\/media\/(?:r0|v1|v3)\/(?:download|thumbnail|config|preview_url)\//;
-
-/** Why a logged request is a leak, or undefined when it is fine. */
-export function leakIn(entry: LoggedRequest, server: 'homeserver' | 'attacker'): string | undefined {
-  if (entry.authorization === null && !/[?&]access_token=/.test(entry.path)) return undefined;
-  if (server === 'attacker') return `a token reached another server: ${entry.method} ${entry.path}`;
-  if (entry.origin === 'cdn') return `a token followed a redirect to another origin: ${entry.path}`;
-  if (entry.path.startsWith('/_matrix/client/versions')) return 'a token was sent to /versions';
-  if (LEGACY_MEDIA.test(entry.path)) return `a token was sent to a legacy unauthenticated endpoint: ${entry.path}`;
-  if (/[?&]access_token=/.test(entry.path) && entry.authorization !== null) return 'a token went both as header and in the query';
-  return undefined;
 }
 
 export const test = base.extend<{ attacker: Homeserver; faults: Faults; audit: void }>({
@@ -61,7 +49,9 @@ export const test = base.extend<{ attacker: Homeserver; faults: Faults; audit: v
           requests: homeserver.log.length + attacker.log.length,
           leaks: leaks.length,
           faults: faults.injected.length,
-          passed: testInfo.status === testInfo.expectedStatus && leaks.length === 0,
+          status: leaks.length > 0 ? 'failed' : testInfo.status,
+          skipReason: testInfo.annotations.find((a) => a.type === 'skip')?.description ?? null,
+          notes: testInfo.annotations.filter((a) => a.type === 'note').map((a) => a.description),
         }),
       );
       if (leaks.length > 0) throw new Error(`Token leaks:\n${leaks.join('\n')}`);
