@@ -4,6 +4,7 @@ import { defineConfig, type UserConfig } from 'vite';
 /**
  * One config, three jobs, chosen by `--mode`:
  * - `page`: the page-side ES module, dist/index.js (no worker code in it);
+ * - `workbox`: dist/workbox.js, the route for apps with their own Workbox worker;
  * - `worker`: the standalone worker, dist/matrix-media-sw.js, a minified classic script (IIFE),
  *   because Firefox before 147 and older Safari cannot run module workers;
  * - `test` (set by vitest): the unit tests; `webkit`: the WebKit reliability run;
@@ -34,6 +35,20 @@ function workerBuild(): UserConfig {
       sourcemap: true,
       minify: true,
       lib: { entry: resolve(root, 'sw/index.ts'), formats: ['iife'], name: 'matrixMediaSw', fileName: () => 'matrix-media-sw.js' },
+    },
+  };
+}
+
+function workboxBuild(): UserConfig {
+  return {
+    build: {
+      outDir: 'dist',
+      emptyOutDir: false,
+      sourcemap: true,
+      minify: false,
+      lib: { entry: resolve(root, 'sw/workbox.ts'), formats: ['es'], fileName: () => 'workbox.js' },
+      // The app's own copies: one workbox-routing, or registerRoute's instanceof check fails.
+      rollupOptions: { external: [/^workbox-/, 'idb-keyval'] },
     },
   };
 }
@@ -75,5 +90,6 @@ export default defineConfig(({ mode }) => {
   if (mode === 'webkit') return webkitTests();
   if (mode === 'page') return pageBuild();
   if (mode === 'worker') return workerBuild();
+  if (mode === 'workbox') return workboxBuild();
   return demoBuild();
 });

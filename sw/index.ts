@@ -1,30 +1,26 @@
 /// <reference lib="webworker" />
 /**
- * The standalone worker, `dist/matrix-media-sw.js`: the media route plus the page messages.
- * Event listeners stay thin; each calls one function from a file that answers one question.
+ * The standalone worker, `dist/matrix-media-sw.js`: the same media route and messages as
+ * `matrix-media-sw/workbox`, on a router of its own, plus the lifecycle a worker that owns its
+ * scope needs. Event listeners stay thin; each calls one function.
  */
 import { Router } from 'workbox-routing';
-import { createMediaRoute, createMediaWorkerState } from './createMediaRoute.js';
-import { handleMessage } from './handleMessage.js';
 import { addStaticRoutes } from './staticRoutes.js';
+import { installMatrixMedia } from './workbox.js';
 
 declare let self: ServiceWorkerGlobalScope;
 
-const state = createMediaWorkerState();
 const router = new Router();
-router.registerRoute(createMediaRoute(state));
+installMatrixMedia({ router });
 
 self.addEventListener('install', (event) => {
   void self.skipWaiting();
+  // Only this worker may send everything else past itself: an app's own worker has its own routes.
   event.waitUntil(addStaticRoutes(event));
 });
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(self.clients.claim());
-});
-
-self.addEventListener('message', (event) => {
-  event.waitUntil(handleMessage(state, event));
 });
 
 self.addEventListener('fetch', (event) => {

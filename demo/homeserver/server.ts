@@ -71,6 +71,8 @@ export interface LoggedRequest {
   status: number;
   /** When it arrived (Date.now()). */
   time: number;
+  /** Bytes written to the connection for the response, headers included (known once it closes). */
+  bytes: number;
 }
 
 export interface Homeserver {
@@ -373,10 +375,14 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
       range: req.headers.range ?? null,
       status: 0,
       time: Date.now(),
+      bytes: 0,
     };
     log.push(entry);
     // A response the client abandoned keeps status 0.
     res.on('finish', () => (entry.status = res.statusCode));
+    // HTTP/1.1 serves one response at a time per connection, so the socket's count is this one's.
+    const before = req.socket.bytesWritten;
+    res.on('close', () => (entry.bytes = req.socket.bytesWritten - before));
   }
 
   const homeserver: Server = createServer((req, res) => {

@@ -41,7 +41,12 @@ export async function startAppServer(roots: string[]): Promise<AppServer> {
         if (relative === '/matrix-media-sw.js' && app.workerBuild > 0) {
           body = Buffer.concat([body, Buffer.from(`\n// test build ${app.workerBuild}\n`)]);
         }
-        res.writeHead(200, { 'Content-Type': TYPES[extname(relative)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' });
+        res.writeHead(200, {
+          'Content-Type': TYPES[extname(relative)] ?? 'application/octet-stream',
+          'Cache-Control': 'no-store',
+          // The benchmark's reference workers live in /bench/workers/ but control the whole origin.
+          'Service-Worker-Allowed': '/',
+        });
         res.end(body);
         return;
       } catch {

@@ -1,0 +1,26 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { expect, test } from '@playwright/test';
+
+// Keeps `npm run bench` working: its quick mode must complete and report every strategy. No
+// timing is asserted here; numbers belong to the benchmark's own output.
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+test('the benchmark runs in quick mode and reports every strategy', async ({ browserName }, testInfo) => {
+  test.skip(browserName !== 'chromium', 'the benchmark measures in Chromium only (it stops workers and reads their heap through CDP)');
+  test.setTimeout(180_000);
+  const out = testInfo.outputPath('bench');
+  const run = spawnSync('npx', ['tsx', 'bench/run.ts', '--quick', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+  expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+  const results = JSON.parse(readFileSync(resolve(out, 'latest.json'), 'utf8'));
+  expect(Object.keys(results.gallery.strategies)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  expect(Object.keys(results.gallery.ratios)).toEqual(['c/f', 'c/b', 'd/c', 'e/c', 'c/a']);
+  for (const run of results.video) expect(Object.keys(run.rows)).toEqual(['c', 'e', 'direct']);
+  expect(results.memory.streamedBytes).toBeGreaterThan(1_000_000);
+  expect(results.sameOrigin.fetches).toBeGreaterThan(0);
+  const markdown = readFileSync(resolve(out, 'latest.md'), 'utf8');
+  for (const heading of ['1. Gallery', '2. Video', '3. Memory', '4. Requests outside the media paths']) expect(markdown).toContain(heading);
+  expect(readFileSync(resolve(out, 'latest.svg'), 'utf8')).toMatch(/^<svg /);
+});
