@@ -40,7 +40,7 @@ function describeError(error: unknown): string {
 }
 
 function refreshState(): void {
-  const active = worker?.registration.active;
+  const active = worker?.registration?.active;
   $('#state-registered').textContent = active ? `active (${active.state})` : 'not registered';
   $('#state-controlling').textContent = navigator.serviceWorker?.controller ? 'yes' : 'no';
   $('#state-session').textContent = worker ? `held by the worker (id ${worker.sessionId.slice(0, 8)}…)` : 'none';

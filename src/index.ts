@@ -1,4 +1,5 @@
 export { registerMediaWorker, type MediaWorker, type RegisterMediaWorkerOptions } from './registerMediaWorker.js';
+export { DEFAULT_BLOB_CACHE_BYTES } from './blobFallback.js';
 export { MediaSwError } from './MediaSwError.js';
 export { buildMediaUrl, type MediaUrlOptions } from './mediaUrl.js';
 export { parseMxc, isValidServerName, isValidMediaId, type MxcParts } from './mxc.js';

@@ -116,7 +116,8 @@ export type MediaSwErrorCode =
   | 'invalid-options'
   | 'invalid-mxc'
   | 'signed-out'
-  | 'bad-message';
+  | 'bad-message'
+  | 'load-failed';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;

@@ -1,3 +1,4 @@
+import { BlobMediaLoader } from './blobFallback.js';
 import { normalizeHomeserverUrl } from './homeserverUrl.js';
 import { MediaSwError } from './MediaSwError.js';
 import { buildMediaUrl, type MediaUrlOptions } from './mediaUrl.js';
@@ -24,21 +25,37 @@ export interface RegisterMediaWorkerOptions {
   refreshAccessToken?: () => Promise<string | null>;
   /** How long registration may take before it fails, in milliseconds; default 10 000. */
   timeoutMs?: number;
+  /**
+   * `'blob'`: where no service worker can run, resolve anyway with a handle in blob mode, which
+   * loads media in the page (`loadMedia`) instead of rejecting.
+   */
+  fallback?: 'blob';
+  /** In blob mode, the most bytes of media held as blob URLs at once; default 64 MiB. */
+  blobCacheBytes?: number;
 }
 
 /** The handle on a registered session. */
 export interface MediaWorker {
-  /** Which mechanism serves media: the service worker. */
-  readonly mode: 'service-worker';
-  readonly registration: ServiceWorkerRegistration;
+  /** Which mechanism serves media: the service worker, or the page-side blob fallback. */
+  readonly mode: 'service-worker' | 'blob';
+  /** In blob mode, why no worker could be used (the error registration met). */
+  readonly fallbackReason: string | null;
+  readonly registration: ServiceWorkerRegistration | null;
   /** The opaque id of this session in `mediaUrl` URLs. */
   readonly sessionId: string;
   /** Hands the worker a new token (after a refresh or a re-login); resolves once it holds it. */
   setAccessToken(accessToken: string | null): Promise<void>;
   /** Makes the worker forget this session, in memory and in storage. */
   signOut(): Promise<void>;
-  /** A same-origin URL for `mxc` that the worker serves with this session's token. */
+  /** A same-origin URL for `mxc` that the worker serves with this session's token (service-worker mode only). */
   mediaUrl(mxc: string, options?: MediaUrlOptions): string;
+  /**
+   * A URL to show `mxc` with, in either mode: the `mediaUrl` with a worker, a blob URL in blob
+   * mode (call `releaseMedia` when it is no longer shown).
+   */
+  loadMedia(mxc: string, options?: MediaUrlOptions): Promise<string>;
+  /** Frees a blob URL from `loadMedia` (nothing to do with a worker). */
+  releaseMedia(url: string): void;
   /**
    * Calls `callback` with what the worker did for each media request from now on (URLs without
    * tokens, status, bytes, time). Nothing is reported until asked. Returns a function that stops it.
@@ -255,6 +272,50 @@ function checkOptions(options: RegisterMediaWorkerOptions): string {
  */
 export async function registerMediaWorker(options: RegisterMediaWorkerOptions): Promise<MediaWorker> {
   const homeserverUrl = checkOptions(options);
+  try {
+    return await registerWithWorker(options, homeserverUrl);
+  } catch (error) {
+    if (options.fallback === 'blob' && error instanceof MediaSwError && WORKERLESS.includes(error.code)) {
+      return blobModeHandle(options, homeserverUrl, error.message);
+    }
+    throw error;
+  }
+}
+
+// Errors that mean "no service worker here", after which the blob fallback may take over.
+const WORKERLESS: readonly string[] = ['insecure-context', 'unsupported', 'registration-failed', 'not-controlled'];
+
+function blobModeHandle(options: RegisterMediaWorkerOptions, homeserverUrl: string, reason: string): MediaWorker {
+  const loader = new BlobMediaLoader({
+    homeserverUrl,
+    accessToken: options.accessToken,
+    refreshAccessToken: options.refreshAccessToken,
+    maxBytes: options.blobCacheBytes,
+  });
+  return {
+    mode: 'blob',
+    fallbackReason: reason,
+    registration: null,
+    sessionId: '',
+    async setAccessToken(accessToken) {
+      loader.setAccessToken(accessToken);
+    },
+    async signOut() {
+      loader.setAccessToken(null);
+      loader.clear();
+    },
+    mediaUrl() {
+      throw new MediaSwError('unsupported', 'In blob mode no URL works by itself (there is no worker to add the token): use loadMedia().');
+    },
+    loadMedia: (mxc, mediaOptions) => loader.load(mxc, mediaOptions),
+    releaseMedia: (url) => loader.release(url),
+    async onDiagnostic(callback) {
+      return loader.onDiagnostic(callback);
+    },
+  };
+}
+
+async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserverUrl: string): Promise<MediaWorker> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!globalThis.isSecureContext) {
     throw new MediaSwError(
@@ -304,8 +365,9 @@ export async function registerMediaWorker(options: RegisterMediaWorkerOptions): 
   const worker = (): ServiceWorker => container.controller ?? registration.active ?? controller;
   let signedOut = false;
 
-  return {
+  const handle: MediaWorker = {
     mode: 'service-worker',
+    fallbackReason: null,
     registration,
     get sessionId() {
       return entry.session.id;
@@ -342,5 +404,8 @@ export async function registerMediaWorker(options: RegisterMediaWorkerOptions): 
       if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
       return buildMediaUrl(registration.scope, entry.session.id, mxc, mediaOptions);
     },
+    loadMedia: async (mxc, mediaOptions) => handle.mediaUrl(mxc, mediaOptions),
+    releaseMedia: () => undefined,
   };
+  return handle;
 }

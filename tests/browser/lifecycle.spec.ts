@@ -226,3 +226,83 @@ test.describe('where service workers cannot run', () => {
     expect(result.message).not.toContain('undefined');
   });
 });
+
+test.describe('the blob fallback, where service workers are blocked', () => {
+  test.use({ serviceWorkers: 'block' });
+
+  test('fallback: "blob" resolves in blob mode, and loadMedia shows media fetched with the token', async ({ appPage: page, homeserver }) => {
+    const token = homeserver.register('alice', 'pw');
+    const mxc = homeserver.addMedia(samplePng(18, 12), 'image/png');
+    const result = await page.evaluate(
+      async ({ hs, token, mxc }) => {
+        const handle = await (window as any).mms.registerMediaWorker({ homeserverUrl: hs, accessToken: token, fallback: 'blob', blobCacheBytes: 4000 });
+        const url = await handle.loadMedia(mxc);
+        const image = await (window as any).loadImage(url);
+        const again = await handle.loadMedia(mxc);
+        let mediaUrlCode = null;
+        try {
+          handle.mediaUrl(mxc);
+        } catch (error) {
+          mediaUrlCode = (error as { code: string }).code;
+        }
+        return { mode: handle.mode, reason: handle.fallbackReason, blob: url.startsWith('blob:'), cached: again === url, image, mediaUrlCode };
+      },
+      { hs: homeserver.url, token, mxc },
+    );
+    expect(result).toMatchObject({ mode: 'blob', blob: true, cached: true, image: { ok: true, width: 18, height: 12 }, mediaUrlCode: 'unsupported' });
+    expect(result.reason).toBeTruthy();
+    expect(mediaRequests(homeserver).map((r) => [r.path.split('/localhost/')[0], r.authorization])).toEqual([
+      ['/_matrix/client/v1/media/download', `Bearer ${token}`],
+    ]);
+  });
+
+  test('blob mode keeps memory bounded: past the cap the least recently used blob URLs are revoked', async ({ appPage: page, homeserver }) => {
+    const token = homeserver.register('alice', 'pw');
+    const mxcs = [1, 2, 3, 4].map((seed) => homeserver.addMedia(samplePng(40, 40, seed), 'image/png'));
+    const size = samplePng(40, 40, 1).length;
+    const result = await page.evaluate(
+      async ({ hs, token, mxcs, cap }) => {
+        const handle = await (window as any).mms.registerMediaWorker({ homeserverUrl: hs, accessToken: token, fallback: 'blob', blobCacheBytes: cap });
+        const urls: string[] = [];
+        for (const mxc of mxcs) urls.push(await handle.loadMedia(mxc));
+        const alive = await Promise.all(urls.map(async (u) => (await fetch(u).then((r) => r.ok).catch(() => false)) as boolean));
+        return alive;
+      },
+      { hs: homeserver.url, token, mxcs, cap: size * 2 + 10 },
+    );
+    // Room for two: the first two were revoked when the last two came.
+    expect(result).toEqual([false, false, true, true]);
+  });
+
+  test('without fallback, registration still rejects with a typed error', async ({ appPage: page, homeserver }) => {
+    const result = await page.evaluate((hs) => (window as any).register({ homeserverUrl: hs, accessToken: 't' }), homeserver.url);
+    expect(result).toMatchObject({ ok: false, code: 'unsupported' });
+  });
+});
+
+test.describe('the blob fallback on an insecure origin', () => {
+  test('a page on plain http (not localhost) gets blob mode, and media still loads with the token', async ({ browser, browserName, app, homeserver }) => {
+    test.skip(browserName !== 'chromium', 'an insecure origin on loopback needs Chromium\'s --host-resolver-rules to give 127.0.0.1 another name');
+    const insecureBrowser = await browser.browserType().launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--host-resolver-rules=MAP insecure.test localhost'],
+    });
+    try {
+      const page = await insecureBrowser.newPage();
+      await page.goto(`${app.url.replace('localhost', 'insecure.test')}/index.html`);
+      await page.waitForFunction(() => (window as any).ready === true);
+      const token = homeserver.register('alice', 'pw');
+      const mxc = homeserver.addMedia(samplePng(9, 7), 'image/png');
+      const result = await page.evaluate(
+        async ({ hs, token, mxc }) => {
+          const handle = await (window as any).mms.registerMediaWorker({ homeserverUrl: hs, accessToken: token, fallback: 'blob' });
+          return { secure: window.isSecureContext, mode: handle.mode, image: await (window as any).loadImage(await handle.loadMedia(mxc)) };
+        },
+        { hs: homeserver.url, token, mxc },
+      );
+      expect(result).toEqual({ secure: false, mode: 'blob', image: { ok: true, width: 9, height: 7 } });
+    } finally {
+      await insecureBrowser.close();
+    }
+  });
+});
