@@ -10,8 +10,9 @@ bash scripts/install-browsers.sh
 rm -rf test-results
 mkdir -p test-results
 status=0
-npm run --silent typecheck
+# The build first: tests import the package by name (dist/), types included.
 npm run --silent build >/dev/null
+npm run --silent typecheck
 echo "== unit tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/unit.json || status=1
 echo "== Synapse (installed from PyPI into .synapse/ where missing)"
