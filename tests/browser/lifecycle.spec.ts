@@ -1,7 +1,7 @@
 import type { Page } from '@playwright/test';
 import { samplePng } from '../../demo/homeserver/png.js';
 import type { Homeserver } from '../../demo/homeserver/server.js';
-import { expect, loadImage, mediaRequests, register, test } from './fixtures.js';
+import { expect, loadImage, mediaRequests, register, stopServiceWorkers, test } from './fixtures.js';
 
 const controlled = (page: Page) => page.evaluate(() => navigator.serviceWorker.controller !== null);
 
@@ -71,9 +71,7 @@ test.describe('page lifecycle: the homeserver never receives an unauthenticated 
       (window as any).asked = 0;
       navigator.serviceWorker.addEventListener('message', () => (window as any).asked++);
     });
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('ServiceWorker.enable');
-    await cdp.send('ServiceWorker.stopAllWorkers');
+    await stopServiceWorkers(page);
     const mxc = homeserver.addMedia(samplePng(12, 12, 9), 'image/png');
     expect((await loadImage(page, homeserver.url + mxc.replace('mxc://', '/_matrix/media/v3/download/'))).ok).toBe(true);
     expect(allAuthenticated(homeserver, token)).toBe(true);
@@ -115,9 +113,7 @@ test.describe('sessions', () => {
     expect(await showNew(pages[0]!, 1)).toEqual([`Bearer ${tokens[0]}`]);
     expect(await showNew(pages[1]!, 2)).toEqual([`Bearer ${tokens[1]}`]);
     if (browserName === 'chromium') {
-      const cdp = await context.newCDPSession(pages[0]!);
-      await cdp.send('ServiceWorker.enable');
-      await cdp.send('ServiceWorker.stopAllWorkers');
+      await stopServiceWorkers(pages[0]!);
       expect(await showNew(pages[1]!, 3)).toEqual([`Bearer ${tokens[1]}`]);
       expect(await showNew(pages[0]!, 4)).toEqual([`Bearer ${tokens[0]}`]);
     }

@@ -26,7 +26,7 @@ test.beforeAll(async () => {
       lib: { entry: resolve(ROOT, 'tests/workbox-app/sw.ts'), formats: ['iife'], name: 'appWorker', fileName: () => 'app-sw.js' },
     },
   });
-  workboxApp = await startAppServer([out, resolve(ROOT, 'tests/workbox-app'), resolve(ROOT, 'dist')]);
+  workboxApp = await startAppServer([out, resolve(ROOT, 'tests/workbox-app'), resolve(ROOT, 'tests/browser/pages'), resolve(ROOT, 'dist')]);
 });
 
 test.afterAll(async () => {

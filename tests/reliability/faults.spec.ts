@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import { samplePng } from '../../demo/homeserver/png.js';
 import type { Homeserver } from '../../demo/homeserver/server.js';
-import { expect, legacy, loadImage, register, test } from './fixtures.js';
+import { expect, legacy, loadImage, register, stopServiceWorkers, test } from './fixtures.js';
 
 // Faults survived: each test injects one (and says so to the report) and checks what the user
 // sees and what the homeserver received.
@@ -42,9 +42,7 @@ test.describe('faults survived', () => {
       (window as any).asked = 0;
       navigator.serviceWorker.addEventListener('message', () => (window as any).asked++);
     });
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('ServiceWorker.enable');
-    await cdp.send('ServiceWorker.stopAllWorkers');
+    await stopServiceWorkers(page);
     faults.inject('worker stopped');
     const from = homeserver.log.length;
     const urls = [1, 2, 3].map((i) => legacy(homeserver, homeserver.addMedia(samplePng(4, 4, 10 + i), 'image/png')));

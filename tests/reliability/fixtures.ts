@@ -5,7 +5,7 @@ import { startHomeserver, type Homeserver } from '../../demo/homeserver/server.j
 import { test as base } from '../browser/fixtures.js';
 import { leakIn } from './leaks.js';
 
-export { expect, loadImage, mediaRequests, register } from '../browser/fixtures.js';
+export { expect, loadImage, mediaRequests, register, stopServiceWorkers } from '../browser/fixtures.js';
 
 /**
  * The reliability suite's fixtures: besides the homeserver, an "attacker" server on another

@@ -1,7 +1,7 @@
 import type { Page } from '@playwright/test';
 import { samplePng } from '../../demo/homeserver/png.js';
 import type { Homeserver } from '../../demo/homeserver/server.js';
-import { expect, legacy, loadImage, register, test } from './fixtures.js';
+import { expect, legacy, loadImage, register, stopServiceWorkers, test } from './fixtures.js';
 
 // Lifecycle: whatever state the page and worker are in, the homeserver never receives an
 // unauthenticated request for media the page shows.
@@ -63,9 +63,7 @@ test.describe('lifecycle', () => {
     expect(await tokenOf(pages[0]!, 1)).toEqual([`Bearer ${tokens[0]}`]);
     expect(await tokenOf(pages[1]!, 2)).toEqual([`Bearer ${tokens[1]}`]);
     if (browserName === 'chromium') {
-      const cdp = await context.newCDPSession(pages[0]!);
-      await cdp.send('ServiceWorker.enable');
-      await cdp.send('ServiceWorker.stopAllWorkers');
+      await stopServiceWorkers(pages[0]!);
       faults.inject('worker stopped between two users');
       expect(await tokenOf(pages[1]!, 3)).toEqual([`Bearer ${tokens[1]}`]);
       expect(await tokenOf(pages[0]!, 4)).toEqual([`Bearer ${tokens[0]}`]);

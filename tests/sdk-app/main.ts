@@ -1,6 +1,7 @@
 // A small matrix-js-sdk client wired to matrix-media-sw as the README's recipe says.
 import { createClient, type MatrixClient } from 'matrix-js-sdk';
 import { registerMediaWorker, type MediaWorker } from 'matrix-media-sw';
+import { loadImage } from '../browser/pages/helpers.js';
 
 declare global {
   interface Window {
@@ -43,13 +44,6 @@ window.start = async (homeserverUrl, userId, accessToken, refreshToken) => {
   });
 };
 
-window.loadImage = (src) =>
-  new Promise((resolve) => {
-    const img = document.createElement('img');
-    img.onload = () => resolve({ ok: true, width: img.naturalWidth, height: img.naturalHeight });
-    img.onerror = () => resolve({ ok: false, width: 0, height: 0 });
-    img.src = src;
-    document.body.append(img);
-  });
+window.loadImage = loadImage;
 
 window.ready = true;

@@ -1,0 +1,1 @@
+export function loadImage(src: string): Promise<{ ok: boolean; width: number; height: number }>;
