@@ -32,6 +32,18 @@ export interface SessionInit {
 export interface SessionMessage {
   type: 'mms/session';
   session: SessionInit;
+  /**
+   * True while `registerMediaWorker` has not yet returned a handle: the worker then keeps the
+   * session in memory only, until `mms/confirm`. A page that fails or navigates away before
+   * that leaves no token in the worker's storage, since no handle exists to sign it out.
+   */
+  provisional?: boolean;
+}
+/** The page holds a handle for the session now: the worker may keep it in storage. */
+export interface ConfirmMessage {
+  type: 'mms/confirm';
+  sessionId: string;
+  key: string;
 }
 export interface SignOutMessage {
   type: 'mms/sign-out';
@@ -41,12 +53,30 @@ export interface SignOutMessage {
 export interface ClaimMessage {
   type: 'mms/claim';
 }
+/** Asks whether a worker speaks this protocol: another script may control the page. */
+export interface PingMessage {
+  type: 'mms/ping';
+}
+/**
+ * Sent to a waiting worker of ours when the page's controller does not speak the protocol: an
+ * app's Workbox worker that does not call skipWaiting would otherwise wait behind it for ever.
+ */
+export interface SkipWaitingMessage {
+  type: 'mms/skip-waiting';
+}
 /** Asks the worker to report (or stop reporting) what it does per request to this tab. */
 export interface DiagnosticsMessage {
   type: 'mms/diagnostics';
   enabled: boolean;
 }
-export type PageToWorkerMessage = SessionMessage | SignOutMessage | ClaimMessage | DiagnosticsMessage;
+export type PageToWorkerMessage =
+  | SessionMessage
+  | ConfirmMessage
+  | SignOutMessage
+  | ClaimMessage
+  | PingMessage
+  | SkipWaitingMessage
+  | DiagnosticsMessage;
 
 // Worker → page requests, each with a reply port.
 /** Sent when a tab's request arrives before the worker has heard of that tab (e.g. after a restart without storage). */
@@ -142,12 +172,16 @@ export function asPageToWorkerMessage(data: unknown): PageToWorkerMessage | unde
   if (!isRecord(data)) return undefined;
   switch (data.type) {
     case 'mms/session':
-      return isSessionInit(data.session) ? { type: data.type, session: data.session } : undefined;
+      if (!isSessionInit(data.session)) return undefined;
+      return data.provisional === true ? { type: data.type, session: data.session, provisional: true } : { type: data.type, session: data.session };
+    case 'mms/confirm':
     case 'mms/sign-out':
       return typeof data.sessionId === 'string' && typeof data.key === 'string'
         ? { type: data.type, sessionId: data.sessionId, key: data.key }
         : undefined;
     case 'mms/claim':
+    case 'mms/ping':
+    case 'mms/skip-waiting':
       return { type: data.type };
     case 'mms/diagnostics':
       return typeof data.enabled === 'boolean' ? { type: data.type, enabled: data.enabled } : undefined;

@@ -23,8 +23,17 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
 
   switch (message.type) {
     case 'mms/claim':
-      // A hard reload leaves the page uncontrolled; claiming makes its next requests ours.
+      // A hard reload leaves the page uncontrolled, and another worker at this scope may still
+      // control it: claiming makes its next requests ours.
       await self.clients.claim();
+      reply(port, ack);
+      return;
+    case 'mms/ping':
+      reply(port, ack);
+      return;
+    case 'mms/skip-waiting':
+      // Only a page whose controller does not speak this protocol asks (registerMediaWorker).
+      await self.skipWaiting();
       reply(port, ack);
       return;
     case 'mms/session': {
@@ -33,7 +42,7 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
         reply(port, { type: 'mms/error', code: 'bad-message', message: 'homeserverUrl must be a normalised http(s) base URL.' });
         return;
       }
-      if (!(await state.sessions.put(session, source.id))) {
+      if (!(await state.sessions.put(session, source.id, { provisional: message.provisional === true }))) {
         reply(port, { type: 'mms/error', code: 'bad-message', message: 'That session id belongs to another tab.' });
         return;
       }
@@ -46,6 +55,10 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
     case 'mms/diagnostics':
       state.diagnostics.setListening(source.id, message.enabled);
       reply(port, ack);
+      return;
+    case 'mms/confirm':
+      if (await state.sessions.confirm(message.sessionId, message.key)) reply(port, ack);
+      else reply(port, { type: 'mms/error', code: 'bad-message', message: 'No session of that id and key waits for confirmation here.' });
       return;
     case 'mms/sign-out':
       await state.sessions.remove(message.sessionId, message.key);

@@ -1,4 +1,4 @@
-import { createStore, del, entries, set, type UseStore } from 'idb-keyval';
+import { createStore, del, entries, get, set, type UseStore } from 'idb-keyval';
 import type { SessionInit } from '../src/protocol.js';
 
 /**
@@ -12,6 +12,11 @@ export interface StoredSession extends SessionInit {
   /** The clients (tabs) that registered this session; their requests use its token. */
   clientIds: string[];
   updatedAt: number;
+  /**
+   * The tab whose registration has not yet confirmed it holds a handle (see `SessionMessage`):
+   * until then the session is held in memory only.
+   */
+  provisionalFor?: string;
 }
 
 // A session no open tab uses is kept this long, so `mediaUrl` links opened from it still work.
@@ -65,9 +70,10 @@ export class SessionStore {
 
   /**
    * Records `init` as registered by `clientId`, replacing the token it had. Returns undefined,
-   * changing nothing, when a session of that id exists under another key.
+   * changing nothing, when a session of that id exists under another key. A provisional session
+   * stays in memory until `confirm`; a session once confirmed stays confirmed.
    */
-  async put(init: SessionInit, clientId: string): Promise<StoredSession | undefined> {
+  async put(init: SessionInit, clientId: string, { provisional = false } = {}): Promise<StoredSession | undefined> {
     await this.ready();
     const previous = this.sessions.get(init.id);
     if (previous && previous.key !== init.key) return undefined;
@@ -80,8 +86,23 @@ export class SessionStore {
       clientIds: [...clientIds, clientId],
       updatedAt: this.now(),
     };
+    // Memory only, even over a stored session of this id (a tab reuses its id across reloads):
+    // the new token reaches storage only with `confirm`.
+    if (provisional) session.provisionalFor = clientId;
     await this.write(session);
     return session;
+  }
+
+  /** Keeps a provisional session in storage from now on; false if it is unknown or the key differs. */
+  async confirm(id: string, key: string): Promise<boolean> {
+    await this.ready();
+    const session = this.sessions.get(id);
+    if (!session || session.key !== key) return false;
+    if (session.provisionalFor !== undefined) {
+      const { provisionalFor: _, ...confirmed } = session;
+      await this.write(confirmed);
+    }
+    return true;
   }
 
   /** Replaces the token of session `id` (after a refresh); returns false if it no longer exists. */
@@ -104,7 +125,8 @@ export class SessionStore {
   }
 
   /**
-   * Drops client IDs that no longer exist, and sessions that no client has used for a month.
+   * Drops client IDs that no longer exist, sessions that no client has used for a month, and
+   * provisional sessions whose page is gone (it navigated away before it had a handle).
    * @param liveClientIds the IDs of the clients that exist now
    */
   async prune(liveClientIds: readonly string[]): Promise<void> {
@@ -112,7 +134,12 @@ export class SessionStore {
     const live = new Set(liveClientIds);
     for (const session of [...this.sessions.values()]) {
       const clientIds = session.clientIds.filter((id) => live.has(id));
-      if (clientIds.length === 0 && this.now() - session.updatedAt > ABANDONED_SESSION_LIFETIME_MS) {
+      if (session.provisionalFor !== undefined && !live.has(session.provisionalFor)) {
+        // What was stored before this registration, if anything, stands again.
+        const stored = await get<StoredSession>(session.id, this.idb);
+        if (stored) this.sessions.set(session.id, stored);
+        else this.sessions.delete(session.id);
+      } else if (clientIds.length === 0 && this.now() - session.updatedAt > ABANDONED_SESSION_LIFETIME_MS) {
         this.sessions.delete(session.id);
         await del(session.id, this.idb);
       } else if (clientIds.length !== session.clientIds.length) {
@@ -132,6 +159,6 @@ export class SessionStore {
   private async write(session: StoredSession): Promise<void> {
     // Memory first: a request arriving while IndexedDB writes must already see the new token.
     this.sessions.set(session.id, session);
-    await set(session.id, session, this.idb);
+    if (session.provisionalFor === undefined) await set(session.id, session, this.idb);
   }
 }

@@ -9,6 +9,13 @@ describe('asPageToWorkerMessage', () => {
     expect(asPageToWorkerMessage({ type: 'mms/session', session: { ...session, accessToken: null } })).toBeDefined();
     expect(asPageToWorkerMessage({ type: 'mms/sign-out', sessionId: 's1', key: 'k' })).toEqual({ type: 'mms/sign-out', sessionId: 's1', key: 'k' });
     expect(asPageToWorkerMessage({ type: 'mms/claim' })).toEqual({ type: 'mms/claim' });
+    expect(asPageToWorkerMessage({ type: 'mms/ping' })).toEqual({ type: 'mms/ping' });
+    expect(asPageToWorkerMessage({ type: 'mms/skip-waiting' })).toEqual({ type: 'mms/skip-waiting' });
+    expect(asPageToWorkerMessage({ type: 'mms/session', session, provisional: true })).toEqual({ type: 'mms/session', session, provisional: true });
+    expect(asPageToWorkerMessage({ type: 'mms/confirm', sessionId: 's1', key: 'k' })).toEqual({ type: 'mms/confirm', sessionId: 's1', key: 'k' });
+  });
+  it('treats anything but provisional: true as a session to keep', () => {
+    expect(asPageToWorkerMessage({ type: 'mms/session', session, provisional: 'yes' })).toEqual({ type: 'mms/session', session });
   });
   it.each([
     ['null', null],
@@ -21,6 +28,7 @@ describe('asPageToWorkerMessage', () => {
     ['a session without homeserver', { type: 'mms/session', session: { id: 's', accessToken: 't' } }],
     ['a sign-out without id', { type: 'mms/sign-out' }],
     ['a sign-out without key', { type: 'mms/sign-out', sessionId: 's1' }],
+    ['a confirmation without key', { type: 'mms/confirm', sessionId: 's1' }],
     ['a session without key', { type: 'mms/session', session: { ...session, key: undefined } }],
     ['a session with a short key', { type: 'mms/session', session: { ...session, key: 'short' } }],
   ])('ignores %s', (_label, data) => expect(asPageToWorkerMessage(data)).toBeUndefined());

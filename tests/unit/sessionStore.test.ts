@@ -99,4 +99,47 @@ describe('SessionStore', () => {
     expect(await store.knowsClient('client-a')).toBe(true);
     expect(await store.knowsClient('client-b')).toBe(false);
   });
+
+  describe('provisional sessions (a registration that has not yet handed out its handle)', () => {
+    it('serve requests but reach storage only when confirmed', async () => {
+      const store = new SessionStore(idb);
+      await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab', { provisional: true });
+      expect((await store.forClient('tab', HS))?.accessToken).toBe('tok');
+      expect(await keys(idb)).toEqual([]);
+      expect(await store.confirm('s1', 'x'.repeat(32))).toBe(false);
+      expect(await keys(idb)).toEqual([]);
+      expect(await store.confirm('s1', KEY)).toBe(true);
+      expect(await new SessionStore(idb).byId('s1')).toMatchObject({ accessToken: 'tok' });
+      expect((await new SessionStore(idb).byId('s1'))?.provisionalFor).toBeUndefined();
+    });
+
+    it('are gone after a restart, and pruned once their tab is gone', async () => {
+      const store = new SessionStore(idb);
+      await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab', { provisional: true });
+      expect(await new SessionStore(idb).byId('s1')).toBeUndefined();
+      await store.prune(['tab']);
+      expect(await store.byId('s1')).toBeDefined();
+      await store.prune([]);
+      expect(await store.byId('s1')).toBeUndefined();
+      expect(await store.confirm('s1', KEY)).toBe(false);
+    });
+
+    it('over a stored session of the same id, keep the new token out of storage, and the stored one stands again when pruned', async () => {
+      const store = new SessionStore(idb);
+      await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'old' }, 'before-reload');
+      await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'new' }, 'after-reload', { provisional: true });
+      expect((await store.byId('s1'))?.accessToken).toBe('new');
+      expect((await new SessionStore(idb).byId('s1'))?.accessToken).toBe('old');
+      await store.prune(['before-reload']);
+      expect((await store.byId('s1'))?.accessToken).toBe('old');
+    });
+
+    it('are removed by sign-out together with what was stored under their id', async () => {
+      const store = new SessionStore(idb);
+      await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'old' }, 'tab');
+      await store.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'new' }, 'tab', { provisional: true });
+      expect(await store.remove('s1', KEY)).toBe(true);
+      expect(await keys(idb)).toEqual([]);
+    });
+  });
 });
