@@ -1,16 +1,12 @@
 import { BlobMediaLoader } from './blobFallback.js';
+import { explainRegistrationFailure } from './explainRegistrationFailure.js';
 import { normalizeHomeserverUrl } from './homeserverUrl.js';
 import { MediaSwError } from './MediaSwError.js';
 import { buildMediaUrl, type MediaUrlOptions } from './mediaUrl.js';
-import {
-  asReply,
-  asWorkerToPageMessage,
-  PROTOCOL_VERSION,
-  type DiagnosticEntry,
-  type PageToWorkerMessage,
-  type Reply,
-  type SessionInit,
-} from './protocol.js';
+import type { DiagnosticEntry } from './protocol.js';
+import { forgetSessionIdentity, sessionIdentityFor } from './sessionIdentity.js';
+import { takeControl } from './takeControl.js';
+import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageSessions, send, type PageSession } from './workerChannel.js';
 
 export interface RegisterMediaWorkerOptions {
   /** The client's homeserver base URL, as given to the SDK; may carry a path prefix. */
@@ -61,190 +57,6 @@ export interface MediaWorker {
    * tokens, status, bytes, time). Nothing is reported until asked. Returns a function that stops it.
    */
   onDiagnostic(callback: (entry: DiagnosticEntry) => void): Promise<() => void>;
-}
-
-interface PageSession {
-  session: SessionInit;
-  refresh: (() => Promise<string | null>) | undefined;
-}
-
-const DEFAULT_TIMEOUT_MS = 10_000;
-
-// One listener per page answers the worker for every handle the page holds.
-const pageSessions = new Map<string, PageSession>();
-const diagnosticListeners = new Set<(entry: DiagnosticEntry) => void>();
-let listening = false;
-let warnedAboutVersion = false;
-
-function sessionStorageKey(homeserverUrl: string): string {
-  return `matrix-media-sw:session:${homeserverUrl}`;
-}
-
-function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-interface SessionIdentity {
-  id: string;
-  key: string;
-}
-
-// The id and key survive reloads of this tab (sessionStorage), so `mediaUrl` links opened from
-// it keep working, while another tab, possibly signed in as someone else, gets its own.
-function sessionIdentityFor(homeserverUrl: string): SessionIdentity {
-  const fresh = { id: randomHex(16), key: randomHex(16) };
-  try {
-    const key = sessionStorageKey(homeserverUrl);
-    const stored = JSON.parse(sessionStorage.getItem(key) ?? 'null') as Partial<SessionIdentity> | null;
-    if (
-      stored &&
-      typeof stored.id === 'string' &&
-      /^[0-9a-f]{32}$/.test(stored.id) &&
-      typeof stored.key === 'string' &&
-      /^[0-9a-f]{32}$/.test(stored.key) &&
-      !pageSessions.has(stored.id)
-    ) {
-      return { id: stored.id, key: stored.key };
-    }
-    sessionStorage.setItem(key, JSON.stringify(fresh));
-  } catch {
-    // Storage disabled: the session lasts as long as the page.
-  }
-  return fresh;
-}
-
-function forgetSessionIdentity(homeserverUrl: string, id: string): void {
-  try {
-    const key = sessionStorageKey(homeserverUrl);
-    const stored = JSON.parse(sessionStorage.getItem(key) ?? 'null') as Partial<SessionIdentity> | null;
-    if (stored?.id === id) sessionStorage.removeItem(key);
-  } catch {
-    // Storage disabled: nothing was kept.
-  }
-}
-
-async function answerWorker(event: MessageEvent): Promise<void> {
-  const message = asWorkerToPageMessage(event.data);
-  if (message?.type === 'mms/diagnostic') {
-    for (const listener of diagnosticListeners) listener(message.entry);
-    return;
-  }
-  const port = event.ports[0];
-  if (!message || !port) return;
-  switch (message.type) {
-    case 'mms/session-request':
-      port.postMessage({ type: 'mms/session-reply', sessions: [...pageSessions.values()].map((s) => s.session) } satisfies Reply);
-      return;
-    case 'mms/refresh-request': {
-      const owner = pageSessions.get(message.sessionId);
-      let accessToken: string | null = null;
-      try {
-        accessToken = owner?.refresh ? await owner.refresh() : null;
-      } catch {
-        // The app's refresh failed; the element gets the homeserver's 401.
-      }
-      if (typeof accessToken !== 'string' || accessToken.length === 0) accessToken = null;
-      if (owner && accessToken !== null && pageSessions.get(message.sessionId) === owner) owner.session.accessToken = accessToken;
-      port.postMessage({ type: 'mms/refresh-reply', accessToken } satisfies Reply);
-      return;
-    }
-    default: {
-      const unreachable: never = message;
-      return unreachable;
-    }
-  }
-}
-
-function listenToWorker(container: ServiceWorkerContainer): void {
-  if (listening) return;
-  listening = true;
-  container.addEventListener('message', (event) => void answerWorker(event));
-  // After an update the new worker controls the page; tell it about every session here.
-  container.addEventListener('controllerchange', () => {
-    const controller = container.controller;
-    if (!controller) return;
-    for (const { session } of pageSessions.values()) {
-      void send(controller, { type: 'mms/session', session }, DEFAULT_TIMEOUT_MS).catch(() => undefined);
-    }
-    if (diagnosticListeners.size > 0) {
-      void send(controller, { type: 'mms/diagnostics', enabled: true }, DEFAULT_TIMEOUT_MS).catch(() => undefined);
-    }
-  });
-  // Messages a worker sent before this listener existed are held until startMessages().
-  container.startMessages();
-}
-
-/** Posts `message` to `worker` and waits for its acknowledgement on a private port. */
-function send(worker: ServiceWorker, message: PageToWorkerMessage, timeoutMs: number): Promise<void> {
-  const channel = new MessageChannel();
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      channel.port1.close();
-      reject(
-        new MediaSwError(
-          'no-acknowledgement',
-          `The media worker did not answer within ${timeoutMs} ms. Check that the script URL serves dist/matrix-media-sw.js.`,
-        ),
-      );
-    }, timeoutMs);
-    channel.port1.onmessage = (event) => {
-      clearTimeout(timer);
-      channel.port1.close();
-      const reply = asReply(event.data);
-      if (reply?.type === 'mms/ack') {
-        if (reply.version !== PROTOCOL_VERSION && !warnedAboutVersion) {
-          warnedAboutVersion = true;
-          console.warn(
-            `matrix-media-sw: the worker is version ${reply.version} but the page expects ${PROTOCOL_VERSION}; serve the worker script from the same package version.`,
-          );
-        }
-        resolve();
-      } else if (reply?.type === 'mms/error') {
-        reject(new MediaSwError(reply.code, reply.message));
-      } else {
-        reject(new MediaSwError('no-acknowledgement', 'The media worker answered with an unknown message.'));
-      }
-    };
-    worker.postMessage(message, [channel.port2]);
-  });
-}
-
-function waitForActivation(registration: ServiceWorkerRegistration, timeoutMs: number): Promise<ServiceWorker> {
-  if (registration.active) return Promise.resolve(registration.active);
-  const worker = registration.installing ?? registration.waiting;
-  if (!worker) return Promise.reject(new MediaSwError('registration-failed', 'The registration has no worker.'));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new MediaSwError('registration-failed', `The media worker did not activate within ${timeoutMs} ms.`)),
-      timeoutMs,
-    );
-    worker.addEventListener('statechange', () => {
-      if (worker.state === 'activated') {
-        clearTimeout(timer);
-        resolve(worker);
-      } else if (worker.state === 'redundant') {
-        clearTimeout(timer);
-        reject(new MediaSwError('registration-failed', 'The media worker failed to install; its script threw or could not be fetched.'));
-      }
-    });
-  });
-}
-
-/** Resolves once this page is controlled; a hard reload leaves it uncontrolled until the worker claims it. */
-async function waitForControl(container: ServiceWorkerContainer, active: ServiceWorker, timeoutMs: number): Promise<ServiceWorker> {
-  if (container.controller) return container.controller;
-  const controlled = new Promise<void>((resolve) => container.addEventListener('controllerchange', () => resolve(), { once: true }));
-  await send(active, { type: 'mms/claim' }, timeoutMs);
-  if (!container.controller) {
-    await Promise.race([controlled, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
-  }
-  if (!container.controller) {
-    throw new MediaSwError(
-      'not-controlled',
-      'The media worker is active but does not control this page: the page lies outside its scope. Serve the worker at the site root or pass a scope that covers the page (with Service-Worker-Allowed if needed).',
-    );
-  }
-  return container.controller;
 }
 
 function checkOptions(options: RegisterMediaWorkerOptions): string {
@@ -332,33 +144,39 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
   const container = navigator.serviceWorker;
   listenToWorker(container);
 
+  const scriptHref = new URL(options.scriptUrl ?? '/matrix-media-sw.js', location.href).href;
   let registration: ServiceWorkerRegistration;
   try {
-    registration = await container.register(options.scriptUrl ?? '/matrix-media-sw.js', {
+    registration = await container.register(scriptHref, {
       scope: options.scope,
       // A stale worker left in the HTTP cache would outlive a deploy.
       updateViaCache: 'none',
     });
   } catch (cause) {
-    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    throw new MediaSwError('registration-failed', `The browser refused to register the media worker (${reason}).`, { cause });
+    throw await explainRegistrationFailure(scriptHref, cause);
   }
   // Privacy tools and test harnesses that block workers may stub register() to return nothing.
   if (typeof registration !== 'object' || registration === null || !('scope' in registration)) {
     throw new MediaSwError('unsupported', 'Service workers are blocked in this browser (register() returned no registration).');
   }
-  const active = await waitForActivation(registration, timeoutMs);
-  const controller = await waitForControl(container, active, timeoutMs);
+  const controller = await takeControl(container, registration, scriptHref, timeoutMs);
 
   let entry: PageSession = {
-    session: { ...sessionIdentityFor(homeserverUrl), homeserverUrl, accessToken: options.accessToken },
+    session: { ...sessionIdentityFor(homeserverUrl, (id) => pageSessions.has(id)), homeserverUrl, accessToken: options.accessToken },
     refresh: options.refreshAccessToken,
+    confirmed: false,
   };
   pageSessions.set(entry.session.id, entry);
+  // Two steps, so that the worker keeps the token in storage only once this page holds the
+  // handle that can sign it out: a page that fails or navigates away in between leaves nothing.
   try {
-    await send(controller, { type: 'mms/session', session: entry.session }, timeoutMs);
+    await send(controller, { type: 'mms/session', session: entry.session, provisional: true }, timeoutMs);
+    await send(controller, { type: 'mms/confirm', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
+    entry.confirmed = true;
   } catch (error) {
     pageSessions.delete(entry.session.id);
+    // The worker may have taken the session after all, too late: it must not keep it.
+    controller.postMessage({ type: 'mms/sign-out', sessionId: entry.session.id, key: entry.session.key });
     throw error;
   }
 
@@ -378,7 +196,11 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
       }
       if (signedOut) {
         // Signing in again after signOut starts a new session, so old links stay dead.
-        entry = { session: { ...sessionIdentityFor(homeserverUrl), homeserverUrl, accessToken }, refresh: entry.refresh };
+        entry = {
+          session: { ...sessionIdentityFor(homeserverUrl, (id) => pageSessions.has(id)), homeserverUrl, accessToken },
+          refresh: entry.refresh,
+          confirmed: true,
+        };
         pageSessions.set(entry.session.id, entry);
         signedOut = false;
       }
