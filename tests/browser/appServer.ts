@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,15 @@ export interface AppServer {
   log: string[];
   /** Bump to serve a byte-different worker script: the browser then installs it as an update. */
   workerBuild: number;
+  /** Paths answered with another file, as a deploy that replaces one script by another would. */
+  overrides: Map<string, string>;
+  /**
+   * Answer index.html for any path that matches no file, as single-page-app hosts do (nginx
+   * `try_files … /index.html`, Netlify `/* /index.html 200`).
+   */
+  spaFallback: boolean;
+  /** The file served at `path` from the roots. */
+  fileOf(path: string): string;
   close(): Promise<void>;
 }
 
@@ -25,6 +35,13 @@ export async function startAppServer(roots: string[]): Promise<AppServer> {
     url: '',
     log: [],
     workerBuild: 0,
+    overrides: new Map(),
+    spaFallback: false,
+    fileOf(path) {
+      const file = roots.map((root) => join(root, normalize(path))).find((candidate) => existsSync(candidate));
+      if (!file) throw new Error(`no file for ${path}`);
+      return file;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -35,14 +52,17 @@ export async function startAppServer(roots: string[]): Promise<AppServer> {
     const path = new URL(req.url ?? '/', 'http://app.invalid').pathname;
     app.log.push(path);
     const relative = normalize(path === '/' ? '/index.html' : path).replace(/^(\.\.[/\\])+/, '');
-    for (const root of roots) {
+    const override = app.overrides.get(relative);
+    const candidates = override ? [override] : roots.map((root) => join(root, relative));
+    if (app.spaFallback) candidates.push(...roots.map((root) => join(root, 'index.html')));
+    for (const file of candidates) {
       try {
-        let body = await readFile(join(root, relative));
+        let body = await readFile(file);
         if (relative === '/matrix-media-sw.js' && app.workerBuild > 0) {
           body = Buffer.concat([body, Buffer.from(`\n// test build ${app.workerBuild}\n`)]);
         }
         res.writeHead(200, {
-          'Content-Type': TYPES[extname(relative)] ?? 'application/octet-stream',
+          'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
           'Cache-Control': 'no-store',
           // The benchmark's reference workers live in /bench/workers/ but control the whole origin.
           'Service-Worker-Allowed': '/',

@@ -31,6 +31,8 @@ export const test = base.extend<Fixtures, { app: AppServer }>({
   },
   appPage: async ({ page, app }, use) => {
     app.workerBuild = 0;
+    app.overrides.clear();
+    app.spaFallback = false;
     await page.goto(`${app.url}/index.html`);
     await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
     await use(page);

@@ -1,8 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'vite';
+import { dirname, resolve } from 'node:path';
 import { samplePng } from '../../demo/homeserver/png.js';
+import { workboxAppFiles } from '../scenarios/workboxApp.js';
 import { startAppServer, type AppServer } from './appServer.js';
 import { expect, mediaRequests, register, test } from './fixtures.js';
 
@@ -13,20 +11,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 let workboxApp: AppServer;
 
 test.beforeAll(async () => {
-  const out = mkdtempSync(join(tmpdir(), 'mms-workbox-app-'));
-  await build({
-    configFile: false,
-    logLevel: 'warn',
-    root: ROOT,
-    define: { 'process.env.NODE_ENV': JSON.stringify('production') },
-    build: {
-      outDir: out,
-      emptyOutDir: true,
-      minify: false,
-      lib: { entry: resolve(ROOT, 'tests/workbox-app/sw.ts'), formats: ['iife'], name: 'appWorker', fileName: () => 'app-sw.js' },
-    },
-  });
-  workboxApp = await startAppServer([out, resolve(ROOT, 'tests/workbox-app'), resolve(ROOT, 'tests/browser/pages'), resolve(ROOT, 'dist')]);
+  const built = dirname((await workboxAppFiles())['/app-sw.js']!);
+  workboxApp = await startAppServer([built, resolve(ROOT, 'tests/workbox-app'), resolve(ROOT, 'tests/browser/pages'), resolve(ROOT, 'dist')]);
 });
 
 test.afterAll(async () => {

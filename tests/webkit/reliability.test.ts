@@ -5,7 +5,7 @@ import { samplePng } from '../../demo/homeserver/png.js';
 import { startHomeserver, type Homeserver } from '../../demo/homeserver/server.js';
 import { startAppServer, type AppServer } from '../browser/appServer.js';
 import { leakIn } from '../reliability/leaks.js';
-import { startWebKitDriver, type WebKitDriver, type WebKitSession } from './webdriver.js';
+import { startWebKitDriver, webkitDriver, type WebKitDriver, type WebKitSession } from './webdriver.js';
 
 // The reliability suite's core scenarios in WebKit (WebKitGTK's MiniBrowser over W3C
 // WebDriver), against the same test page, homeserver and leak audit as the Playwright engines.
@@ -62,15 +62,7 @@ afterEach(async (context) => {
 });
 
 /** Runs `body` (an async function body) in the page with `args` as `args`; returns its result. */
-async function page<T = unknown>(body: string, args: unknown = null): Promise<T> {
-  const result = await session.executeAsync<{ value?: T; error?: string }>(
-    `const done = arguments[arguments.length - 1];
-     (async (args) => { ${body} })(arguments[0]).then((value) => done({ value }), (e) => done({ error: String(e && e.stack || e) }));`,
-    args,
-  );
-  if (result.error) throw new Error(`in WebKit: ${result.error}`);
-  return result.value as T;
-}
+const page = <T = unknown>(body: string, args: unknown = null): Promise<T> => webkitDriver(session).run<T>(body, args);
 
 async function register(token: string, homeserverUrl = homeserver.url): Promise<{ ok: boolean; sessionId: string }> {
   const result = await page<{ ok: boolean; sessionId: string }>('return window.register({ homeserverUrl: args.hs, accessToken: args.token });', {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../freePort.js';
+import { WAIT_FOR_READY, type PageDriver } from '../scenarios/driver.js';
 
 /**
  * A small W3C WebDriver client for WebKitGTK: Playwright can only drive the WebKit it builds
@@ -12,6 +13,8 @@ const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 
 export interface WebKitSession {
   navigate(url: string): Promise<void>;
+  /** WebDriver's Refresh command: the user's reload. */
+  refresh(): Promise<void>;
   /** Runs an async script in the page: its last argument is the callback to call with the result. */
   executeAsync<T>(script: string, ...args: unknown[]): Promise<T>;
   execute<T>(script: string, ...args: unknown[]): Promise<T>;
@@ -71,6 +74,7 @@ export async function startWebKitDriver(): Promise<WebKitDriver> {
       await call(base, 'POST', `${session}/timeouts`, { script: 60_000, pageLoad: 60_000 });
       return {
         navigate: async (url) => void (await call(base, 'POST', `${session}/url`, { url })),
+        refresh: async () => void (await call(base, 'POST', `${session}/refresh`, {})),
         executeAsync: async <T>(script: string, ...args: unknown[]) => (await call(base, 'POST', `${session}/execute/async`, { script, args })) as T,
         execute: async <T>(script: string, ...args: unknown[]) => (await call(base, 'POST', `${session}/execute/sync`, { script, args })) as T,
         currentUrl: async () => (await call(base, 'GET', `${session}/url`)) as string,
@@ -84,5 +88,32 @@ export async function startWebKitDriver(): Promise<WebKitDriver> {
         await exited;
       }
     },
+  };
+}
+
+/** The scenarios' driver over a WebKit session. */
+export function webkitDriver(session: WebKitSession): PageDriver {
+  const run = async <T>(body: string, args: unknown = null): Promise<T> => {
+    const result = await session.executeAsync<{ value?: T; error?: string }>(
+      `const done = arguments[arguments.length - 1];
+       (async (args) => { ${body} })(arguments[0]).then((value) => done({ value }), (e) => done({ error: String(e && e.stack || e) }));`,
+      args,
+    );
+    if (result.error) throw new Error(`in WebKit: ${result.error}`);
+    return result.value as T;
+  };
+  return {
+    engine: 'webkit',
+    run,
+    async open(url) {
+      await session.navigate(url);
+      await run(WAIT_FOR_READY);
+    },
+    async reload() {
+      await session.refresh();
+      await run(WAIT_FOR_READY);
+    },
+    // WebDriver has no reload that bypasses the worker, and WebKitGTK no other protocol for it.
+    hardReload: undefined,
   };
 }
