@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian browsers the tests drive, where missing: Chromium, Firefox ESR, and
-# WebKitGTK's WebDriver with a virtual X server. Never downloads a browser of its own.
+# Installs the Debian packages the tests drive, where missing: Chromium, Firefox ESR, and
+# WebKitGTK's WebDriver with a virtual X server; nginx and Caddy, which run the README's
+# server rules. Never downloads a browser of its own.
 set -euo pipefail
 
 # binary → Debian package
@@ -9,6 +10,8 @@ declare -A NEEDED=(
   [/usr/bin/firefox-esr]=firefox-esr
   [/usr/bin/WebKitWebDriver]=webkit2gtk-driver
   [/usr/bin/xvfb-run]=xvfb
+  [/usr/sbin/nginx]=nginx-light
+  [/usr/bin/caddy]=caddy
 )
 
 missing=()

@@ -1,26 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { consumerProject, pack, readmeExample, ROOT } from './packedPackage.js';
 
-// The package as a user gets it: `npm pack` of the built tree (npm test builds first). It must
-// hold dist/, the types, README and licence only, and its types must compile for a consumer.
-
-const ROOT = resolve(import.meta.dirname, '../..');
-
-interface PackedFile {
-  path: string;
-}
-
-function pack(into: string): { filename: string; files: PackedFile[] } {
-  const output = execFileSync('npm', ['pack', '--json', '--pack-destination', into], { cwd: ROOT, encoding: 'utf8' });
-  return (JSON.parse(output) as Array<{ filename: string; files: PackedFile[] }>)[0]!;
-}
+// The package as a user gets it: it must hold dist/, the types, README and licence only, and its
+// types must compile for a consumer, the README's TypeScript examples included.
 
 describe('the npm package', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mms-pack-'));
-  const packed = pack(dir);
+  const packed = pack();
 
   it('holds dist/, types, README and licence only', () => {
     const paths = packed.files.map((f) => f.path);
@@ -33,12 +21,7 @@ describe('the npm package', () => {
   });
 
   it("compiles a consumer's page code and Workbox worker against the packed types", () => {
-    const consumer = join(dir, 'consumer');
-    const modules = join(consumer, 'node_modules');
-    mkdirSync(join(modules, 'matrix-media-sw'), { recursive: true });
-    execFileSync('tar', ['-xzf', join(dir, packed.filename), '-C', join(modules, 'matrix-media-sw'), '--strip-components=1']);
-    // The consumer's own dependencies, as its package manager would have installed them.
-    for (const dep of ['workbox-routing', 'workbox-core', 'idb-keyval']) symlinkSync(join(ROOT, 'node_modules', dep), join(modules, dep));
+    const consumer = consumerProject(packed, 'consumer', ['workbox-routing', 'workbox-core', 'idb-keyval']);
     writeFileSync(
       join(consumer, 'page.ts'),
       `import { registerMediaWorker, MediaSwError, type MediaWorker } from 'matrix-media-sw';
@@ -64,10 +47,12 @@ installMatrixMedia();
 installMatrixMedia({ router: new Router() });
 `,
     );
+    writeFileSync(join(consumer, 'readme-page.ts'), readmeExample('migrating: page'));
+    writeFileSync(join(consumer, 'readme-sw.ts'), readmeExample('migrating: worker'));
     // Page and worker compile apart, as they must (the DOM and WebWorker libs conflict).
     const compilerOptions = { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', strict: true, noEmit: true, skipLibCheck: false, types: [] };
-    writeFileSync(join(consumer, 'tsconfig.page.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, lib: ['ES2022', 'DOM', 'DOM.Iterable'] }, files: ['page.ts'] }));
-    writeFileSync(join(consumer, 'tsconfig.sw.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, lib: ['ES2022', 'WebWorker'] }, files: ['sw.ts'] }));
+    writeFileSync(join(consumer, 'tsconfig.page.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, lib: ['ES2022', 'DOM', 'DOM.Iterable'] }, files: ['page.ts', 'readme-page.ts'] }));
+    writeFileSync(join(consumer, 'tsconfig.sw.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, lib: ['ES2022', 'WebWorker'] }, files: ['sw.ts', 'readme-sw.ts'] }));
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
     for (const project of ['tsconfig.page.json', 'tsconfig.sw.json']) {
       let output = '';
