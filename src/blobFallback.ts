@@ -130,6 +130,7 @@ export class BlobMediaLoader {
         bytes,
         durationMs: performance.now() - started,
         versionsCached: null,
+        source: null,
         error,
       };
       for (const listener of this.listeners) listener(entry);

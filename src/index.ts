@@ -4,4 +4,4 @@ export { MediaSwError } from './MediaSwError.js';
 export { buildMediaUrl, type MediaUrlOptions } from './mediaUrl.js';
 export { parseMxc, isValidServerName, isValidMediaId, type MxcParts } from './mxc.js';
 export { normalizeHomeserverUrl } from './homeserverUrl.js';
-export { PROTOCOL_VERSION, type DiagnosticEntry, type MediaSwErrorCode, type PageToWorkerMessage, type WorkerToPageMessage, type Reply, type SessionInit } from './protocol.js';
+export { PROTOCOL_VERSION, type DiagnosticEntry, type DownloadProgress, type MediaSwErrorCode, type PageToWorkerMessage, type WorkerToPageMessage, type Reply, type SessionInit } from './protocol.js';

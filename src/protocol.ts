@@ -38,6 +38,8 @@ export interface SessionMessage {
    * that leaves no token in the worker's storage, since no handle exists to sign it out.
    */
   provisional?: boolean;
+  /** The most bytes the worker's media store may keep (`storeBytes`); absent: its default. */
+  storeBytes?: number;
 }
 /** The page holds a handle for the session now: the worker may keep it in storage. */
 export interface ConfirmMessage {
@@ -92,7 +94,21 @@ export interface DiagnosticMessage {
   type: 'mms/diagnostic';
   entry: DiagnosticEntry;
 }
-export type WorkerToPageMessage = SessionRequestMessage | RefreshRequestMessage | DiagnosticMessage;
+/** How far a file the worker downloads whole has come; at most a few times a second, to tabs that asked. */
+export interface ProgressMessage {
+  type: 'mms/progress';
+  progress: DownloadProgress;
+}
+export type WorkerToPageMessage = SessionRequestMessage | RefreshRequestMessage | DiagnosticMessage | ProgressMessage;
+
+export interface DownloadProgress {
+  /** The file, as `mxc://server/mediaId`. */
+  media: string;
+  /** Bytes downloaded and kept so far. */
+  loaded: number;
+  /** The file's size in bytes. */
+  total: number;
+}
 
 /** One request as the worker handled it. URLs never carry a token. */
 export interface DiagnosticEntry {
@@ -110,6 +126,11 @@ export interface DiagnosticEntry {
   durationMs: number;
   /** Whether /versions came from the worker's cache. */
   versionsCached: boolean | null;
+  /**
+   * Where the bytes came from, for files the media store serves: all from the store, all from
+   * the network, or both (a file stored in part). Null for media the store does not handle.
+   */
+  source: 'store' | 'network' | 'both' | null;
   /** What went wrong, for failures: an error name and message, never a token. */
   error: string | null;
 }
@@ -171,9 +192,13 @@ function isSessionInit(value: unknown): value is SessionInit {
 export function asPageToWorkerMessage(data: unknown): PageToWorkerMessage | undefined {
   if (!isRecord(data)) return undefined;
   switch (data.type) {
-    case 'mms/session':
+    case 'mms/session': {
       if (!isSessionInit(data.session)) return undefined;
-      return data.provisional === true ? { type: data.type, session: data.session, provisional: true } : { type: data.type, session: data.session };
+      const message: SessionMessage = { type: data.type, session: data.session };
+      if (data.provisional === true) message.provisional = true;
+      if (typeof data.storeBytes === 'number' && Number.isSafeInteger(data.storeBytes) && data.storeBytes >= 0) message.storeBytes = data.storeBytes;
+      return message;
+    }
     case 'mms/confirm':
     case 'mms/sign-out':
       return typeof data.sessionId === 'string' && typeof data.key === 'string'
@@ -204,6 +229,12 @@ export function asWorkerToPageMessage(data: unknown): WorkerToPageMessage | unde
       return typeof data.sessionId === 'string' ? { type: data.type, sessionId: data.sessionId } : undefined;
     case 'mms/diagnostic':
       return isDiagnosticEntry(data.entry) ? { type: data.type, entry: data.entry } : undefined;
+    case 'mms/progress': {
+      const p = data.progress as Partial<DownloadProgress> | undefined;
+      return isRecord(p) && typeof p.media === 'string' && typeof p.loaded === 'number' && typeof p.total === 'number'
+        ? { type: data.type, progress: { media: p.media, loaded: p.loaded, total: p.total } }
+        : undefined;
+    }
     default:
       return undefined;
   }

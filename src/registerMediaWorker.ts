@@ -3,10 +3,10 @@ import { explainRegistrationFailure } from './explainRegistrationFailure.js';
 import { normalizeHomeserverUrl } from './homeserverUrl.js';
 import { MediaSwError } from './MediaSwError.js';
 import { buildMediaUrl, type MediaUrlOptions } from './mediaUrl.js';
-import type { DiagnosticEntry } from './protocol.js';
+import type { DiagnosticEntry, DownloadProgress } from './protocol.js';
 import { forgetSessionIdentity, sessionIdentityFor } from './sessionIdentity.js';
 import { takeControl } from './takeControl.js';
-import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageSessions, send, type PageSession } from './workerChannel.js';
+import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageSessions, progressListeners, send, type PageSession } from './workerChannel.js';
 
 export interface RegisterMediaWorkerOptions {
   /** The client's homeserver base URL, as given to the SDK; may carry a path prefix. */
@@ -28,6 +28,12 @@ export interface RegisterMediaWorkerOptions {
   fallback?: 'blob';
   /** In blob mode, the most bytes of media held as blob URLs at once; default 64 MiB. */
   blobCacheBytes?: number;
+  /**
+   * The most bytes the worker's media store keeps on disk (files downloaded whole from a
+   * homeserver that ignores Range, so they cross the network once); the least recently used go
+   * first. Default: the smaller of 1 GiB and a tenth of the origin's storage quota. 0 keeps nothing.
+   */
+  storeBytes?: number;
 }
 
 /** The handle on a registered session. */
@@ -57,6 +63,12 @@ export interface MediaWorker {
    * tokens, status, bytes, time). Nothing is reported until asked. Returns a function that stops it.
    */
   onDiagnostic(callback: (entry: DiagnosticEntry) => void): Promise<() => void>;
+  /**
+   * Calls `callback` with the progress of each file the worker downloads whole (video against a
+   * homeserver that ignores Range), a few times a second, for progress bars. Returns a function
+   * that stops it.
+   */
+  onProgress(callback: (progress: DownloadProgress) => void): Promise<() => void>;
 }
 
 function checkOptions(options: RegisterMediaWorkerOptions): string {
@@ -70,6 +82,9 @@ function checkOptions(options: RegisterMediaWorkerOptions): string {
   const token = options.accessToken;
   if (token !== null && (typeof token !== 'string' || token.length === 0)) {
     throw new MediaSwError('invalid-options', '"accessToken" must be a non-empty string, or null when signed out.');
+  }
+  if (options.storeBytes !== undefined && !(Number.isSafeInteger(options.storeBytes) && options.storeBytes >= 0)) {
+    throw new MediaSwError('invalid-options', '"storeBytes" must be a whole number of bytes, 0 or more.');
   }
   if (options.refreshAccessToken !== undefined && typeof options.refreshAccessToken !== 'function') {
     throw new MediaSwError('invalid-options', '"refreshAccessToken" must be a function returning a Promise of a token or null.');
@@ -124,6 +139,10 @@ function blobModeHandle(options: RegisterMediaWorkerOptions, homeserverUrl: stri
     async onDiagnostic(callback) {
       return loader.onDiagnostic(callback);
     },
+    // The page loads whole files itself in blob mode; nothing reports their progress.
+    async onProgress() {
+      return () => undefined;
+    },
   };
 }
 
@@ -170,7 +189,7 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
   // Two steps, so that the worker keeps the token in storage only once this page holds the
   // handle that can sign it out: a page that fails or navigates away in between leaves nothing.
   try {
-    await send(controller, { type: 'mms/session', session: entry.session, provisional: true }, timeoutMs);
+    await send(controller, { type: 'mms/session', session: entry.session, provisional: true, storeBytes: options.storeBytes }, timeoutMs);
     await send(controller, { type: 'mms/confirm', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
     entry.confirmed = true;
   } catch (error) {
@@ -181,6 +200,17 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
   }
 
   const worker = (): ServiceWorker => container.controller ?? registration.active ?? controller;
+  // Diagnostics and progress share the worker's one switch: on while anybody listens to either.
+  async function subscribe<T>(listeners: Set<(value: T) => void>, callback: (value: T) => void): Promise<() => void> {
+    listeners.add(callback);
+    await send(worker(), { type: 'mms/diagnostics', enabled: true }, timeoutMs);
+    return () => {
+      listeners.delete(callback);
+      if (diagnosticListeners.size + progressListeners.size === 0) {
+        void send(worker(), { type: 'mms/diagnostics', enabled: false }, timeoutMs).catch(() => undefined);
+      }
+    };
+  }
   let signedOut = false;
 
   const handle: MediaWorker = {
@@ -214,14 +244,8 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
       forgetSessionIdentity(homeserverUrl, entry.session.id);
       await send(worker(), { type: 'mms/sign-out', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
     },
-    async onDiagnostic(callback) {
-      diagnosticListeners.add(callback);
-      await send(worker(), { type: 'mms/diagnostics', enabled: true }, timeoutMs);
-      return () => {
-        diagnosticListeners.delete(callback);
-        if (diagnosticListeners.size === 0) void send(worker(), { type: 'mms/diagnostics', enabled: false }, timeoutMs).catch(() => undefined);
-      };
-    },
+    onDiagnostic: (callback) => subscribe(diagnosticListeners, callback),
+    onProgress: (callback) => subscribe(progressListeners, callback),
     mediaUrl(mxc, mediaOptions) {
       if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
       return buildMediaUrl(registration.scope, entry.session.id, mxc, mediaOptions);

@@ -4,6 +4,7 @@ import {
   asWorkerToPageMessage,
   PROTOCOL_VERSION,
   type DiagnosticEntry,
+  type DownloadProgress,
   type PageToWorkerMessage,
   type Reply,
   type SessionInit,
@@ -23,6 +24,7 @@ export interface PageSession {
 
 export const pageSessions = new Map<string, PageSession>();
 export const diagnosticListeners = new Set<(entry: DiagnosticEntry) => void>();
+export const progressListeners = new Set<(progress: DownloadProgress) => void>();
 let listening = false;
 let warnedAboutVersion = false;
 
@@ -30,6 +32,10 @@ async function answerWorker(event: MessageEvent): Promise<void> {
   const message = asWorkerToPageMessage(event.data);
   if (message?.type === 'mms/diagnostic') {
     for (const listener of diagnosticListeners) listener(message.entry);
+    return;
+  }
+  if (message?.type === 'mms/progress') {
+    for (const listener of progressListeners) listener(message.progress);
     return;
   }
   const port = event.ports[0];
@@ -72,7 +78,7 @@ export function listenToWorker(container: ServiceWorkerContainer): void {
     for (const { session, confirmed } of pageSessions.values()) {
       if (confirmed) void send(controller, { type: 'mms/session', session }, DEFAULT_TIMEOUT_MS).catch(() => undefined);
     }
-    if (diagnosticListeners.size > 0) {
+    if (diagnosticListeners.size + progressListeners.size > 0) {
       void send(controller, { type: 'mms/diagnostics', enabled: true }, DEFAULT_TIMEOUT_MS).catch(() => undefined);
     }
   });

@@ -5,6 +5,7 @@ import { classifyMediaUrl, type MediaRequest } from './classifyMediaUrl.js';
 import { Diagnostics, newTrace } from './diagnostics.js';
 import { SessionFinder } from './findSession.js';
 import { handleMediaRequest, type MediaHandlerContext } from './handleMediaRequest.js';
+import { MediaStore } from './mediaStore.js';
 import { SessionStore } from './sessionStore.js';
 import { TokenRefresher } from './TokenRefresher.js';
 import { VersionsCache } from './versionsCache.js';
@@ -19,13 +20,17 @@ export interface MediaWorkerState extends MediaHandlerContext {
 
 export function createMediaWorkerState(): MediaWorkerState {
   const sessions = new SessionStore();
+  const diagnostics = new Diagnostics();
   return {
     sessions,
     finder: new SessionFinder(sessions, askClient),
     versions: new VersionsCache(),
     refresher: new TokenRefresher(sessions, askClient),
-    diagnostics: new Diagnostics(),
+    diagnostics,
     fetch: (input, init) => fetch(input, init),
+    store: new MediaStore(),
+    downloads: new Map(),
+    progress: (media, { loaded, total }) => diagnostics.progress({ media, loaded, total }),
   };
 }
 
@@ -47,6 +52,7 @@ export function createMediaRoute(state: MediaWorkerState): Route {
           clientId: fetchEvent.clientId || fetchEvent.resultingClientId || '',
           media: params as MediaRequest,
           trace,
+          waitUntil: (promise) => fetchEvent.waitUntil(promise),
         });
         return state.diagnostics.observe(request.url, started, trace, response);
       } catch (error) {

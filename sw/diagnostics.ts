@@ -1,5 +1,5 @@
 /// <reference lib="webworker" />
-import type { DiagnosticEntry, WorkerToPageMessage } from '../src/protocol.js';
+import type { DiagnosticEntry, DownloadProgress, WorkerToPageMessage } from '../src/protocol.js';
 import { withoutAccessToken as reportableUrl } from './upstreamUrl.js';
 
 declare let self: ServiceWorkerGlobalScope;
@@ -14,10 +14,11 @@ export interface RequestTrace {
   upstreamUrl: string | null;
   outcome: DiagnosticEntry['outcome'];
   versionsCached: boolean | null;
+  source: DiagnosticEntry['source'];
 }
 
 export function newTrace(): RequestTrace {
-  return { upstreamUrl: null, outcome: 'passed-through', versionsCached: null };
+  return { upstreamUrl: null, outcome: 'passed-through', versionsCached: null, source: null };
 }
 
 
@@ -34,27 +35,41 @@ export class Diagnostics {
   }
 
   /**
-   * Reports `response` once its body has been read to the end, counting bytes on the way; the
-   * returned response is what the element gets. A body the element abandons is not reported.
+   * Reports `response` once its body has been read to the end, or abandoned by the element (a
+   * video cancels every ranged response once it has enough), counting the bytes delivered; the
+   * returned response is what the element gets.
    */
   observe(url: string, started: number, trace: RequestTrace, response: Response): Response {
     if (!this.active) return response;
-    const base = { url: reportableUrl(url), upstreamUrl: trace.upstreamUrl, outcome: trace.outcome, status: response.status, versionsCached: trace.versionsCached, error: null };
+    const base = { url: reportableUrl(url), upstreamUrl: trace.upstreamUrl, outcome: trace.outcome, status: response.status, versionsCached: trace.versionsCached, source: trace.source, error: null };
     if (!response.body || response.type === 'opaque') {
       this.send({ ...base, bytes: response.type === 'opaque' ? null : 0, durationMs: Date.now() - started });
       return response;
     }
     let bytes = 0;
-    const finish = (): void => this.send({ ...base, bytes, durationMs: Date.now() - started });
-    const counted = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          bytes += chunk.byteLength;
-          controller.enqueue(chunk);
-        },
-        flush: finish,
-      }),
-    );
+    let reported = false;
+    const finish = (): void => {
+      if (reported) return;
+      reported = true;
+      this.send({ ...base, bytes, durationMs: Date.now() - started });
+    };
+    const reader = response.body.getReader();
+    const counted = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          finish();
+          return;
+        }
+        bytes += value.byteLength;
+        controller.enqueue(value);
+      },
+      cancel(reason) {
+        finish();
+        return reader.cancel(reason);
+      },
+    });
     return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
 
@@ -69,12 +84,21 @@ export class Diagnostics {
       bytes: null,
       durationMs: Date.now() - started,
       versionsCached: trace.versionsCached,
+      source: trace.source,
       error: reason,
     });
   }
 
+  /** A download's progress, to the tabs that listen; the download throttles it. */
+  progress(progress: DownloadProgress): void {
+    if (this.active) this.post({ type: 'mms/progress', progress });
+  }
+
   private send(entry: DiagnosticEntry): void {
-    const message: WorkerToPageMessage = { type: 'mms/diagnostic', entry };
+    this.post({ type: 'mms/diagnostic', entry });
+  }
+
+  private post(message: WorkerToPageMessage): void {
     for (const clientId of this.listeners) {
       void self.clients.get(clientId).then((client) => {
         if (client) client.postMessage(message);

@@ -9,9 +9,10 @@ import type { TokenRefresher } from './TokenRefresher.js';
 import { authenticatedUrl, legacyUrl, withoutAccessToken } from './upstreamUrl.js';
 import { fetchWithTimeout, RESPONSE_HEADERS_TIMEOUT_MS } from './upstreamRequest.js';
 import type { VersionsCache } from './versionsCache.js';
+import { serveThroughStore, storeKey, type StoreContext } from './serveThroughStore.js';
 
 /** What the media handler needs from the worker; tests pass their own. */
-export interface MediaHandlerContext {
+export interface MediaHandlerContext extends StoreContext {
   finder: SessionFinder;
   versions: VersionsCache;
   refresher: TokenRefresher;
@@ -25,6 +26,8 @@ export interface MediaFetch {
   media: MediaRequest;
   /** Filled in with what was done, for diagnostics. */
   trace: RequestTrace;
+  /** Keeps the worker alive for work that outlasts the response (a download the store keeps). */
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 function jsonError(status: number, errcode: string, error: string): Response {
@@ -160,8 +163,15 @@ export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaF
     return jsonError(401, 'M_MISSING_TOKEN', 'This media link belongs to a session that has signed out or never existed here; open it from the app again.');
   }
 
-  let response = await fetchMedia(ctx, event, media, session);
   const range = request.headers.get('Range');
-  if (range !== null) response = emulateRange(response, range);
+  const stored = session.accessToken === null ? undefined : await serveThroughStore(
+    ctx,
+    { rangeHeader: range, mediaElement: request.destination === 'video' || request.destination === 'audio', key: storeKey(session, media), sessionId: session.id, mediaName: `mxc://${media.rest.split('/').slice(1, 3).join('/')}` },
+    event.trace,
+    (upstreamRange) => fetchMedia(ctx, { ...event, request: new Request(request.url, { headers: upstreamRange ? { Range: upstreamRange } : {} }) }, media, session),
+    event.waitUntil ?? (() => undefined),
+  );
+  let response = stored ?? (await fetchMedia(ctx, event, media, session));
+  if (!stored && range !== null) response = emulateRange(response, range);
   return media.kind === 'local' ? toLocalResponse(response, media) : response;
 }

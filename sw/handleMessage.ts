@@ -9,6 +9,12 @@ function reply(port: MessagePort | undefined, message: Reply): void {
   port?.postMessage(message);
 }
 
+/** Stops the session's downloads and deletes the bytes its token fetched. */
+async function forgetMedia(state: MediaWorkerState, sessionId: string): Promise<void> {
+  for (const [key, download] of state.downloads) if (key.startsWith(`${sessionId} `)) download.stop();
+  await state.store.deleteSession(sessionId).catch(() => undefined);
+}
+
 /**
  * Applies one page message to the worker's sessions and answers on the message's port.
  * Anything not from a client (tab) of this origin, or not of the protocol's shape, is ignored.
@@ -47,9 +53,10 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
         return;
       }
       state.finder.clientRegistered(source.id);
+      if (message.storeBytes !== undefined) await state.store.setLimit(message.storeBytes);
       reply(port, ack);
       const live = await self.clients.matchAll({ includeUncontrolled: true, type: 'all' });
-      await state.sessions.prune(live.map((client) => client.id));
+      for (const sessionId of await state.sessions.prune(live.map((client) => client.id))) await forgetMedia(state, sessionId);
       return;
     }
     case 'mms/diagnostics':
@@ -61,7 +68,7 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
       else reply(port, { type: 'mms/error', code: 'bad-message', message: 'No session of that id and key waits for confirmation here.' });
       return;
     case 'mms/sign-out':
-      await state.sessions.remove(message.sessionId, message.key);
+      if (await state.sessions.remove(message.sessionId, message.key)) await forgetMedia(state, message.sessionId);
       reply(port, ack);
       return;
     default: {

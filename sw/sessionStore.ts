@@ -128,24 +128,31 @@ export class SessionStore {
    * Drops client IDs that no longer exist, sessions that no client has used for a month, and
    * provisional sessions whose page is gone (it navigated away before it had a handle).
    * @param liveClientIds the IDs of the clients that exist now
+   * @returns the IDs of the sessions forgotten, whose stored media must go too
    */
-  async prune(liveClientIds: readonly string[]): Promise<void> {
+  async prune(liveClientIds: readonly string[]): Promise<string[]> {
     await this.ready();
     const live = new Set(liveClientIds);
+    const forgotten: string[] = [];
     for (const session of [...this.sessions.values()]) {
       const clientIds = session.clientIds.filter((id) => live.has(id));
       if (session.provisionalFor !== undefined && !live.has(session.provisionalFor)) {
         // What was stored before this registration, if anything, stands again.
         const stored = await get<StoredSession>(session.id, this.idb);
         if (stored) this.sessions.set(session.id, stored);
-        else this.sessions.delete(session.id);
+        else {
+          this.sessions.delete(session.id);
+          forgotten.push(session.id);
+        }
       } else if (clientIds.length === 0 && this.now() - session.updatedAt > ABANDONED_SESSION_LIFETIME_MS) {
         this.sessions.delete(session.id);
         await del(session.id, this.idb);
+        forgotten.push(session.id);
       } else if (clientIds.length !== session.clientIds.length) {
         await this.write({ ...session, clientIds });
       }
     }
+    return forgotten;
   }
 
   private newest(predicate: (session: StoredSession) => boolean): StoredSession | undefined {

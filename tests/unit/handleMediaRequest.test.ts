@@ -6,6 +6,7 @@ import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
 import { newTrace } from '../../sw/diagnostics.js';
 import { SessionFinder } from '../../sw/findSession.js';
 import { handleMediaRequest, type MediaHandlerContext } from '../../sw/handleMediaRequest.js';
+import { MediaStore } from '../../sw/mediaStore.js';
 import { SessionStore } from '../../sw/sessionStore.js';
 import { TokenRefresher } from '../../sw/TokenRefresher.js';
 import { VersionsCache } from '../../sw/versionsCache.js';
@@ -50,15 +51,20 @@ function setup(options: { versions?: string[]; route?: Route; ask?: (clientId: s
     versions: new VersionsCache(fetchFn),
     refresher: new TokenRefresher(sessions, ask),
     fetch: fetchFn,
+    store: new MediaStore({ chunkBytes: 4, quota: async () => undefined }),
+    downloads: new Map(),
   };
   async function request(url: string, init: RequestInit & { clientId?: string } = {}): Promise<Response> {
     const media = classifyMediaUrl(new URL(url), SCOPE);
     if (!media) throw new Error(`the worker would not take ${url}`);
     const req = new Request(url, init);
-    return handleMediaRequest(ctx, { request: req, clientId: init.clientId ?? 'tab-1', media, trace: newTrace() });
+    return handleMediaRequest(ctx, { request: req, clientId: init.clientId ?? 'tab-1', media, trace: newTrace(), waitUntil: (p) => void pending.push(p) });
   }
   const mediaSeen = () => seen.filter((s) => !s.url.endsWith('/versions'));
-  return { ctx, sessions, seen, mediaSeen, asked, ask, request };
+  // Downloads the store keeps run on after their response; tests wait for them to end.
+  const pending: Array<Promise<unknown>> = [];
+  const settled = () => Promise.all(pending);
+  return { ctx, sessions, seen, mediaSeen, asked, ask, request, settled };
 }
 
 describe('handleMediaRequest', () => {
@@ -290,5 +296,100 @@ describe('handleMediaRequest: faults', () => {
       expect(await response.json()).toMatchObject({ errcode });
       expect(t.mediaSeen()).toHaveLength(1);
     }
+  });
+});
+
+describe('handleMediaRequest: the media store, against a server that ignores Range', () => {
+  const VIDEO = Uint8Array.from({ length: 30 }, (_, i) => i);
+  const ignoresRange: Route = () => new Response(VIDEO.slice(), { status: 200, headers: { 'Content-Type': 'video/webm', 'Content-Length': String(VIDEO.length) } });
+  const honoursRange: Route = (request) => {
+    const [, from = '0'] = /bytes=(\d+)-/.exec(request.headers.get('Range') ?? '') ?? [];
+    const start = Number(from);
+    return new Response(VIDEO.slice(start), {
+      status: 206,
+      headers: { 'Content-Type': 'video/webm', 'Content-Length': String(VIDEO.length - start), 'Content-Range': `bytes ${start}-${VIDEO.length - 1}/${VIDEO.length}` },
+    });
+  };
+  const URL_ = `${HS}/_matrix/media/v3/download/hs.example/vid`;
+  const ranged = (t: ReturnType<typeof setup>, range: string, clientId = 'tab-1') => t.request(URL_, { headers: { Range: range }, clientId });
+  const bytesOf = async (response: Response) => [...new Uint8Array(await response.arrayBuffer())];
+
+  it('downloads the file once for the first range, a seek and a replay after a restart', async () => {
+    const t = setup({ route: ignoresRange });
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const first = await ranged(t, 'bytes=0-');
+    expect([first.status, first.headers.get('Content-Range')]).toEqual([206, 'bytes 0-29/30']);
+    expect(await bytesOf(first)).toEqual([...VIDEO]);
+    const seek = await ranged(t, 'bytes=27-');
+    expect([seek.status, seek.headers.get('Content-Range'), seek.headers.get('Content-Type')]).toEqual([206, 'bytes 27-29/30', 'video/webm']);
+    expect(await bytesOf(seek)).toEqual([27, 28, 29]);
+    await t.settled();
+    expect(t.mediaSeen()).toHaveLength(1);
+
+    // The browser stopped the worker: a new store on the same database serves it all.
+    t.ctx.store = new MediaStore({ chunkBytes: 4, quota: async () => undefined });
+    t.ctx.downloads = new Map();
+    const replay = await ranged(t, 'bytes=10-13');
+    expect(await bytesOf(replay)).toEqual([10, 11, 12, 13]);
+    const whole = await t.request(URL_);
+    expect([whole.status, whole.headers.get('Content-Length')]).toEqual([200, '30']);
+    expect(await bytesOf(whole)).toEqual([...VIDEO]);
+    expect(await ranged(t, 'bytes=40-').then((r) => [r.status, r.headers.get('Content-Range')])).toEqual([416, 'bytes */30']);
+    expect(t.mediaSeen()).toHaveLength(1);
+  });
+
+  it('keeps each session\'s bytes apart: another session downloads its own with its own token', async () => {
+    const t = setup({ route: ignoresRange });
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'alice' }, 'tab-1');
+    await t.sessions.put({ id: 's2', key: KEY, homeserverUrl: HS, accessToken: 'bob' }, 'tab-2');
+    await bytesOf(await ranged(t, 'bytes=0-', 'tab-1'));
+    await t.settled();
+    await bytesOf(await ranged(t, 'bytes=5-', 'tab-2'));
+    expect(t.mediaSeen().map((s) => s.authorization)).toEqual(['Bearer alice', 'Bearer bob']);
+  });
+
+  it('passes a server\'s own 206 on and stores nothing', async () => {
+    const t = setup({ route: honoursRange });
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const seek = await ranged(t, 'bytes=27-');
+    expect([seek.status, seek.headers.get('Content-Range')]).toEqual([206, 'bytes 27-29/30']);
+    expect(await bytesOf(seek)).toEqual([27, 28, 29]);
+    expect(t.mediaSeen().map((s) => s.range)).toEqual(['bytes=27-']);
+    expect(t.ctx.store.list()).toEqual([]);
+  });
+
+  it('streams a file larger than the store limit through, unstored', async () => {
+    const t = setup({ route: ignoresRange });
+    await t.ctx.store.setLimit(20);
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    expect(await bytesOf(await ranged(t, 'bytes=25-'))).toEqual([25, 26, 27, 28, 29]);
+    await bytesOf(await ranged(t, 'bytes=25-'));
+    expect(t.mediaSeen()).toHaveLength(2);
+    expect(t.ctx.store.list()).toEqual([]);
+  });
+
+  it('stores what a media element asks for without Range, as WebKit does, and replays it from the store', async () => {
+    const t = setup({ route: ignoresRange });
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const asVideo = () => {
+      const request = new Request(URL_);
+      Object.defineProperty(request, 'destination', { value: 'video' });
+      return handleMediaRequest(t.ctx, { request, clientId: 'tab-1', media: classifyMediaUrl(new URL(URL_), SCOPE)!, trace: newTrace(), waitUntil: () => undefined });
+    };
+    expect(await bytesOf(await asVideo())).toEqual([...VIDEO]);
+    await new Promise((r) => setTimeout(r, 20));
+    const again = await asVideo();
+    expect([again.status, again.headers.get('Content-Length')]).toEqual([200, '30']);
+    expect(await bytesOf(again)).toEqual([...VIDEO]);
+    expect(t.mediaSeen()).toHaveLength(1);
+  });
+
+  it('leaves images without Range to the browser\'s HTTP cache', async () => {
+    const t = setup({ route: ignoresRange });
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await bytesOf(await t.request(URL_));
+    await bytesOf(await t.request(URL_));
+    expect(t.mediaSeen()).toHaveLength(2);
+    expect(t.ctx.store.list()).toEqual([]);
   });
 });

@@ -1,0 +1,103 @@
+/**
+ * `npx tsx bench/storeBackends.ts`: which browser store the worker's media store should keep its
+ * chunks in. Writes 64 chunks of 1 MiB, then reads them back, and reads single chunks at random,
+ * in IndexedDB (one transaction per chunk, chunk and file record together) and in Cache Storage
+ * (one Response per chunk), inside a dedicated worker, in Chromium and Firefox. Prints MiB/s and
+ * milliseconds; the choice and its reasons are in sw/mediaStore.ts.
+ */
+import { chromium, firefox, type Browser } from '@playwright/test';
+import { resolve } from 'node:path';
+import { startAppServer } from '../tests/browser/appServer.js';
+
+const WORKER = `
+const CHUNKS = 64, SIZE = 1 << 20;
+const chunk = (i) => { const b = new Uint8Array(SIZE); crypto.getRandomValues(b.subarray(0, 65536)); b[0] = i; return b; };
+const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+function idbOpen() {
+  return new Promise((ok, fail) => {
+    const r = indexedDB.open('bench-' + Math.random(), 1);
+    r.onupgradeneeded = () => { r.result.createObjectStore('chunks'); r.result.createObjectStore('files'); };
+    r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error);
+  });
+}
+const done = (tx) => new Promise((ok, fail) => { tx.oncomplete = ok; tx.onerror = () => fail(tx.error); tx.onabort = () => fail(tx.error); });
+async function idb() {
+  const db = await idbOpen();
+  let t = performance.now();
+  for (let i = 0; i < CHUNKS; i++) {
+    const tx = db.transaction(['chunks', 'files'], 'readwrite');
+    tx.objectStore('chunks').put(chunk(i).buffer, 'f/' + i);
+    tx.objectStore('files').put({ stored: (i + 1) * SIZE }, 'f');
+    await done(tx);
+  }
+  const write = CHUNKS / ((performance.now() - t) / 1000);
+  t = performance.now();
+  for (let i = 0; i < CHUNKS; i++) {
+    const tx = db.transaction('chunks');
+    const got = await new Promise((ok) => { const r = tx.objectStore('chunks').get('f/' + i); r.onsuccess = () => ok(r.result); });
+    if (got.byteLength !== SIZE) throw new Error('short');
+  }
+  const read = CHUNKS / ((performance.now() - t) / 1000);
+  const one = [];
+  for (let k = 0; k < 20; k++) {
+    const s = performance.now();
+    await new Promise((ok) => { const r = db.transaction('chunks').objectStore('chunks').get('f/' + ((k * 7) % CHUNKS)); r.onsuccess = () => ok(r.result); });
+    one.push(performance.now() - s);
+  }
+  return { writeMiBs: write, readMiBs: read, oneChunkMs: median(one) };
+}
+async function cache() {
+  const c = await caches.open('bench-' + Math.random());
+  let t = performance.now();
+  for (let i = 0; i < CHUNKS; i++) await c.put('https://store.invalid/f/' + i, new Response(chunk(i)));
+  const write = CHUNKS / ((performance.now() - t) / 1000);
+  t = performance.now();
+  for (let i = 0; i < CHUNKS; i++) {
+    const got = await (await c.match('https://store.invalid/f/' + i)).arrayBuffer();
+    if (got.byteLength !== SIZE) throw new Error('short');
+  }
+  const read = CHUNKS / ((performance.now() - t) / 1000);
+  const one = [];
+  for (let k = 0; k < 20; k++) {
+    const s = performance.now();
+    await (await c.match('https://store.invalid/f/' + ((k * 7) % CHUNKS))).arrayBuffer();
+    one.push(performance.now() - s);
+  }
+  return { writeMiBs: write, readMiBs: read, oneChunkMs: median(one) };
+}
+onmessage = async () => {
+  const results = { indexedDB: [], cacheStorage: [] };
+  for (let rep = 0; rep < 3; rep++) { results.indexedDB.push(await idb()); results.cacheStorage.push(await cache()); }
+  postMessage(results);
+};
+`;
+
+const ROOT = resolve(import.meta.dirname, '..');
+const app = await startAppServer([resolve(ROOT, 'tests/browser/pages')]);
+const engines: Array<[string, () => Promise<Browser>]> = [
+  ['Chromium', () => chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--disable-gpu'] })],
+  ['Firefox', () => firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr' } as Parameters<typeof firefox.launch>[0])],
+];
+try {
+  for (const [name, launch] of engines) {
+    const browser = await launch();
+    const page = await browser.newPage();
+    await page.goto(`${app.url}/index.html`);
+    const results = await page.evaluate(
+      (code) =>
+        new Promise((ok) => {
+          const worker = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+          worker.onmessage = (event) => ok(event.data);
+          worker.postMessage('go');
+        }),
+      WORKER,
+    );
+    const med = (rows: Array<Record<string, number>>, key: string) => rows.map((r) => r[key]!).sort((a, b) => a - b)[1]!.toFixed(1);
+    for (const [store, rows] of Object.entries(results as Record<string, Array<Record<string, number>>>)) {
+      console.log(`${name} ${store}: write ${med(rows, 'writeMiBs')} MiB/s, read ${med(rows, 'readMiBs')} MiB/s, one chunk ${med(rows, 'oneChunkMs')} ms (median of 3)`);
+    }
+    await browser.close();
+  }
+} finally {
+  await app.close();
+}

@@ -1,0 +1,147 @@
+import type { HomeserverMediaRequest, LocalMediaRequest } from './classifyMediaUrl.js';
+import type { RequestTrace } from './diagnostics.js';
+import type { MediaStore, StoredFile } from './mediaStore.js';
+import { emulateRange, parseRangeHeader, sliceStream } from './rangeResponse.js';
+import type { StoredSession } from './sessionStore.js';
+import { SharedDownload, type Progress } from './sharedDownload.js';
+
+/**
+ * Which requests the media store serves, and how. A download (not a thumbnail) joins the
+ * store when a media element asks for it (WebKit sends no Range, so the request's destination
+ * says so), when anything asks for a range (a video seeking), or when its file is already being
+ * downloaded or stored; images stay with the browser's HTTP cache. The first
+ * ranged request goes upstream with the element's Range: a server that honours it answers 206,
+ * passed on as before; one that ignores it answers 200 with the whole file, which becomes the
+ * one shared download that every later range of that file reads from.
+ */
+
+export interface StoreContext {
+  store: MediaStore;
+  /** The running download of each file, by store key. */
+  downloads: Map<string, SharedDownload>;
+  /** Reports a download's progress to the pages that asked for diagnostics. */
+  progress?: (media: string, progress: Progress) => void;
+}
+
+/** Fetches the file upstream with the session's token, with this Range header (or none). */
+export type FetchUpstream = (range: string | null) => Promise<Response>;
+
+// Headers worth answering with again from the store.
+const KEPT_HEADERS = ['Content-Type', 'Content-Disposition', 'Last-Modified', 'ETag', 'Cache-Control'];
+
+/** The store key: session, homeserver and media ID. Another session never finds it. */
+export function storeKey(session: StoredSession, media: HomeserverMediaRequest | LocalMediaRequest): string | undefined {
+  if (media.endpoint !== 'download') return undefined;
+  const [, serverName, mediaId] = media.rest.split('/');
+  if (!serverName || !mediaId) return undefined;
+  return `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`;
+}
+
+function contentRangeStart(response: Response): number | undefined {
+  const match = /^bytes (\d+)-\d+\/\d+$/.exec(response.headers.get('Content-Range') ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Answers `rangeHeader` (or the whole file) with bytes of `download`. */
+function respond(download: SharedDownload, headers: Record<string, string>, rangeHeader: string | null, fetchUpstream: FetchUpstream): Response {
+  const size = download.size;
+  const range = rangeHeader === null ? undefined : parseRangeHeader(rangeHeader, size);
+  const out = new Headers({ ...headers, 'Accept-Ranges': 'bytes' });
+  if (range === 'unsatisfiable') {
+    out.delete('Content-Type');
+    out.set('Content-Range', `bytes */${size}`);
+    return new Response(null, { status: 416, statusText: 'Range Not Satisfiable', headers: out });
+  }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  // Bytes that neither the store nor the download will bring come straight from the network.
+  const fallback = async (from: number, to: number) => {
+    const response = await fetchUpstream(`bytes=${from}-`);
+    if (!response.body || (response.status !== 200 && response.status !== 206)) throw new TypeError(`The homeserver answered ${response.status}.`);
+    const offset = response.status === 206 ? (contentRangeStart(response) ?? 0) : 0;
+    return sliceStream(response.body, { start: from - offset, end: to - offset });
+  };
+  out.set('Content-Length', String(end - start + 1));
+  const body = size === 0 ? null : download.read(start, end, fallback);
+  if (!range) return new Response(body, { status: 200, headers: out });
+  out.set('Content-Range', `bytes ${start}-${end}/${size}`);
+  return new Response(body, { status: 206, statusText: 'Partial Content', headers: out });
+}
+
+/**
+ * The store's answer to a request, or undefined when the store has nothing to do with it (the
+ * caller then fetches as usual). `waitUntil` keeps the worker alive while a download runs.
+ */
+export async function serveThroughStore(
+  ctx: StoreContext,
+  request: { rangeHeader: string | null; mediaElement: boolean; key: string | undefined; sessionId: string; mediaName: string },
+  trace: RequestTrace,
+  fetchUpstream: FetchUpstream,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Response | undefined> {
+  const { key, rangeHeader } = request;
+  if (key === undefined) return undefined;
+  let download = ctx.downloads.get(key);
+  const wanted = rangeHeader !== null || request.mediaElement;
+  // Images: only look in the store when its index is already in memory, never wait for it.
+  const file: StoredFile | undefined = download ? undefined : wanted ? await ctx.store.get(key) : ctx.store.peek(key);
+  if (!download && !file && !wanted) return undefined;
+
+  if (download) {
+    trace.source = download.stored > 0 ? 'both' : 'network';
+    return respond(download, download.headers, rangeHeader, fetchUpstream);
+  }
+  if (file && file.stored >= file.size) {
+    trace.source = 'store';
+    ctx.store.touch(key);
+    return respond(new SharedDownload({ store: ctx.store, file, busy: () => new Set(ctx.downloads.keys()) }), file.headers, rangeHeader, fetchUpstream);
+  }
+
+  // Upstream: the element's range for a new file; the rest of a file stored in part.
+  const from = file?.stored ?? 0;
+  const response = await fetchUpstream(file ? `bytes=${from}-` : rangeHeader);
+  trace.source = from > 0 ? 'both' : 'network';
+  const offset = response.status === 206 && file ? contentRangeStart(response) : response.status === 200 ? 0 : undefined;
+  const length = Number(response.headers.get('Content-Length') ?? NaN);
+  const size = file ? file.size : response.status === 200 ? length : undefined;
+  const usable =
+    response.body !== null &&
+    offset !== undefined &&
+    offset <= from &&
+    (response.status !== 200 || length === size) &&
+    size !== undefined &&
+    Number.isFinite(size) &&
+    size > 0 &&
+    (await ctx.store.ready()) &&
+    size <= (await ctx.store.limitBytes());
+  if (!usable) {
+    if (file) {
+      // The rest of a stored file could not be had: ask for what the element asked for.
+      void response.body?.cancel();
+      const direct = await fetchUpstream(rangeHeader);
+      trace.source = 'network';
+      return rangeHeader === null ? direct : emulateRange(direct, rangeHeader);
+    }
+    // A server that honours Range answered the element's range itself; anything else that
+    // cannot be stored (too large, no length, an error, no store) goes on as before.
+    return rangeHeader === null ? response : emulateRange(response, rangeHeader);
+  }
+  const headers: Record<string, string> = file?.headers ?? {};
+  if (!file) for (const name of KEPT_HEADERS) {
+    const value = response.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  const record: StoredFile = file ?? { key, sessionId: request.sessionId, size: size!, stored: 0, headers, lastUsed: Date.now() };
+  download = new SharedDownload({
+    store: ctx.store,
+    file: record,
+    busy: () => new Set(ctx.downloads.keys()),
+    onProgress: (progress) => ctx.progress?.(request.mediaName, progress),
+    onEnd: () => {
+      if (ctx.downloads.get(key) === download) ctx.downloads.delete(key);
+    },
+  });
+  ctx.downloads.set(key, download);
+  download.start(response.body!, offset!);
+  waitUntil(download.finished);
+  return respond(download, headers, rangeHeader, fetchUpstream);
+}

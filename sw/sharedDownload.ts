@@ -1,0 +1,240 @@
+import type { MediaStore, StoredFile } from './mediaStore.js';
+
+/**
+ * One download, many readers. The homeserver ignores Range, so every seek would download the
+ * file again from its start; instead one upstream download per session and file feeds the store,
+ * and every request that wants bytes of the file reads them: from the store where they are kept,
+ * from memory where they have just arrived, or by waiting for them. No file is held whole in
+ * memory: at most the chunk being filled.
+ */
+
+/** How long a download that nobody reads goes on, so that a seek ahead finds its bytes. */
+export const LINGER_MS = 5_000;
+const PROGRESS_INTERVAL_MS = 250;
+
+export interface Progress {
+  loaded: number;
+  total: number;
+}
+
+export interface DownloadOptions {
+  store: MediaStore;
+  /** The file's record: what is stored so far (`stored`), its size and headers. */
+  file: StoredFile;
+  /** Files being downloaded now, which eviction must leave alone. */
+  busy: () => ReadonlySet<string>;
+  onProgress?: (progress: Progress) => void;
+  /** Called once the download has ended, however it ended. */
+  onEnd?: () => void;
+  lingerMs?: number;
+}
+
+/** Where a reader goes for bytes that neither the store nor this download will bring: the network. */
+export type Fallback = (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
+
+type State = 'idle' | 'running' | 'done' | 'stopped' | 'failed';
+
+export class SharedDownload {
+  readonly key: string;
+  readonly size: number;
+  private file: StoredFile;
+  private state: State = 'idle';
+  /** The chunk being filled: its index, bytes and how many have arrived. */
+  private current: { index: number; bytes: Uint8Array; filled: number } | undefined;
+  private readers = 0;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  private wake: Array<() => void> = [];
+  private upstream: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private lastProgress = 0;
+  /** Settles when the download has ended; the fetch event waits for it, so the worker lives on. */
+  readonly finished: Promise<void>;
+  private finish!: () => void;
+
+  constructor(private readonly options: DownloadOptions) {
+    this.file = options.file;
+    this.key = options.file.key;
+    this.size = options.file.size;
+    this.finished = new Promise((resolve) => (this.finish = resolve));
+    if (this.file.stored >= this.size) this.end('done');
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  /** The headers to answer with, kept from the upstream response. */
+  get headers(): Record<string, string> {
+    return this.file.headers;
+  }
+
+  /** Bytes stored so far (a prefix of the file). */
+  get stored(): number {
+    return this.file.stored;
+  }
+
+  /**
+   * Feeds the store from `body`, whose first byte is byte `offset` of the file. Bytes already
+   * stored are skipped, not written again (a server that ignores Range sends from the start).
+   */
+  start(body: ReadableStream<Uint8Array>, offset: number): void {
+    this.state = 'running';
+    this.upstream = body.getReader();
+    this.lingerIfUnread();
+    void this.pump(offset).catch(() => this.end('failed'));
+  }
+
+  /** A stream of bytes `start` to `end` (inclusive); `fallback` serves what this download cannot. */
+  read(start: number, end: number, fallback: Fallback): ReadableStream<Uint8Array> {
+    let position = start;
+    let rest: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let open = true;
+    const leave = () => {
+      if (!open) return;
+      open = false;
+      this.readers -= 1;
+      this.lingerIfUnread();
+    };
+    this.readers += 1;
+    clearTimeout(this.lingerTimer);
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          if (rest) {
+            const { done, value } = await rest.read();
+            if (done) {
+              leave();
+              controller.close();
+            } else controller.enqueue(value);
+            return;
+          }
+          if (position > end) {
+            leave();
+            controller.close();
+            return;
+          }
+          const bytes = await this.bytesAt(position, end);
+          if (bytes === undefined) {
+            // Neither kept nor coming: the network serves the rest.
+            rest = (await fallback(position, end)).getReader();
+            return;
+          }
+          controller.enqueue(bytes);
+          position += bytes.byteLength;
+        } catch (error) {
+          leave();
+          controller.error(error);
+        }
+      },
+      cancel: () => {
+        leave();
+        return rest?.cancel();
+      },
+    });
+  }
+
+  /** Stops the download now (sign-out); what was stored stays unless the caller deletes it. */
+  stop(): void {
+    if (this.state !== 'running') return;
+    this.end('stopped');
+  }
+
+  /** The next bytes from `position` on (at most to `end`), waiting for them while they are coming. */
+  private async bytesAt(position: number, end: number): Promise<Uint8Array | undefined> {
+    const chunkBytes = this.options.store.chunkBytes;
+    for (;;) {
+      const index = Math.floor(position / chunkBytes);
+      const chunkStart = index * chunkBytes;
+      const current = this.current;
+      if (current && current.index === index && position < chunkStart + current.filled) {
+        // A view, not a copy: the filled part of a chunk never changes.
+        return current.bytes.subarray(position - chunkStart, Math.min(current.filled, end + 1 - chunkStart));
+      }
+      if (position < this.file.stored) {
+        const chunk = await this.options.store.readChunk(this.key, index);
+        const expected = Math.min(chunkBytes, this.size - chunkStart);
+        if (!chunk || chunk.byteLength !== expected) {
+          // A corrupt or missing entry: drop the file, and let the network serve this reader.
+          await this.options.store.delete(this.key).catch(() => undefined);
+          this.file = { ...this.file, stored: 0 };
+          return undefined;
+        }
+        this.options.store.touch(this.key);
+        return chunk.subarray(position - chunkStart, Math.min(chunk.byteLength, end + 1 - chunkStart));
+      }
+      if (this.state !== 'running') return undefined;
+      await new Promise<void>((resolve) => this.wake.push(resolve));
+    }
+  }
+
+  private async pump(offset: number): Promise<void> {
+    const chunkBytes = this.options.store.chunkBytes;
+    let position = offset;
+    const reader = this.upstream!;
+    while (this.state === 'running') {
+      const { done, value } = await reader.read();
+      if (done || this.state !== 'running') break;
+      let from = 0;
+      while (from < value.byteLength) {
+        if (position < this.file.stored) {
+          // Already stored: skip, never rewrite.
+          const skip = Math.min(value.byteLength - from, this.file.stored - position);
+          from += skip;
+          position += skip;
+          continue;
+        }
+        const index = Math.floor(position / chunkBytes);
+        if (!this.current || this.current.index !== index) {
+          this.current = { index, bytes: new Uint8Array(Math.min(chunkBytes, this.size - index * chunkBytes)), filled: 0 };
+        }
+        const current = this.current;
+        const take = Math.min(value.byteLength - from, current.bytes.byteLength - current.filled);
+        current.bytes.set(value.subarray(from, from + take), current.filled);
+        current.filled += take;
+        from += take;
+        position += take;
+        this.notify();
+        if (current.filled === current.bytes.byteLength) {
+          await this.options.store.writeChunk(this.file, index, current.bytes, this.options.busy());
+          this.file = { ...this.file, stored: index * chunkBytes + current.bytes.byteLength };
+          this.current = undefined;
+          this.reportProgress();
+        }
+      }
+    }
+    this.end(this.file.stored >= this.size ? 'done' : this.state === 'running' ? 'failed' : this.state);
+  }
+
+  private lingerIfUnread(): void {
+    if (this.readers > 0 || this.state !== 'running') return;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = setTimeout(() => {
+      if (this.readers === 0) this.end('stopped');
+    }, this.options.lingerMs ?? LINGER_MS);
+  }
+
+  private end(state: State): void {
+    if (this.state === 'done' || this.state === 'stopped' || this.state === 'failed') return;
+    this.state = state;
+    clearTimeout(this.lingerTimer);
+    void this.upstream?.cancel().catch(() => undefined);
+    this.current = undefined;
+    this.reportProgress(true);
+    this.notify();
+    this.options.onEnd?.();
+    this.finish();
+  }
+
+  private notify(): void {
+    const waiting = this.wake;
+    this.wake = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  private reportProgress(final = false): void {
+    if (!this.options.onProgress) return;
+    const now = Date.now();
+    if (!final && now - this.lastProgress < PROGRESS_INTERVAL_MS) return;
+    this.lastProgress = now;
+    this.options.onProgress({ loaded: this.file.stored, total: this.size });
+  }
+}

@@ -1,0 +1,98 @@
+import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { MediaStore, type StoredFile } from '../../sw/mediaStore.js';
+
+// Each test gets its own IndexedDB; a "restart" is a new MediaStore on the same database.
+beforeEach(() => {
+  globalThis.indexedDB = new IDBFactory();
+  vi.restoreAllMocks();
+});
+
+const file = (key: string, size: number, sessionId = 's1'): StoredFile => ({ key, sessionId, size, stored: 0, headers: { 'Content-Type': 'video/webm' }, lastUsed: 0 });
+const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+
+/** Writes `record` whole, chunk by chunk, as a download does. */
+async function storeWhole(store: MediaStore, record: StoredFile): Promise<void> {
+  for (let index = 0; index * store.chunkBytes < record.size; index++) {
+    const length = Math.min(store.chunkBytes, record.size - index * store.chunkBytes);
+    await store.writeChunk({ ...record, stored: index * store.chunkBytes }, index, bytes(length, index + 1), new Set());
+  }
+}
+
+describe('MediaStore', () => {
+  it('keeps chunks and the stored length together, and its index survives a restart', async () => {
+    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    await store.writeChunk(file('a', 10), 0, bytes(4, 1), new Set());
+    await store.writeChunk({ ...file('a', 10), stored: 4 }, 1, bytes(4, 2), new Set());
+    expect((await store.get('a'))?.stored).toBe(8);
+    const restarted = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    expect(await restarted.get('a')).toMatchObject({ stored: 8, size: 10, headers: { 'Content-Type': 'video/webm' } });
+    expect(await restarted.readChunk('a', 1)).toEqual(bytes(4, 2));
+    expect(await restarted.readChunk('a', 2)).toBeUndefined();
+  });
+
+  it('evicts the least recently used files first, never one being downloaded', async () => {
+    let now = 0;
+    const store = new MediaStore({ chunkBytes: 4, now: () => now, quota: async () => 1e9 });
+    await store.setLimit(12);
+    for (const key of ['a', 'b', 'c']) {
+      now += 1;
+      await storeWhole(store, file(key, 4));
+    }
+    now += 1;
+    store.touch('a');
+    // d needs room: b is the least recently used, then c; a was just used.
+    now += 1;
+    await storeWhole(store, file('d', 4));
+    expect(store.list().map((f) => f.key).sort()).toEqual(['a', 'c', 'd']);
+    // A download in progress is never evicted, even when it is the oldest.
+    now += 1;
+    await store.writeChunk(file('e', 4), 0, bytes(4, 9), new Set(['c']));
+    expect(store.list().map((f) => f.key).sort()).toEqual(['c', 'd', 'e']);
+    expect(await new MediaStore({ chunkBytes: 4 }).readChunk('a', 0)).toBeUndefined();
+  });
+
+  it('refuses a chunk that no eviction can make room for', async () => {
+    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    await store.setLimit(6);
+    await store.writeChunk(file('a', 8), 0, bytes(4, 1), new Set());
+    await expect(store.writeChunk({ ...file('a', 8), stored: 4 }, 1, bytes(4, 2), new Set())).rejects.toMatchObject({ name: 'QuotaExceededError' });
+    expect((await store.get('a'))?.stored).toBe(4);
+  });
+
+  it('on a quota error from the browser, evicts another file and tries once more', async () => {
+    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    await storeWhole(store, file('old', 4));
+    const put = IDBObjectStore.prototype.put;
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementationOnce(() => {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    });
+    await store.writeChunk(file('new', 4), 0, bytes(4, 7), new Set());
+    expect(IDBObjectStore.prototype.put).not.toBe(put);
+    expect(store.list().map((f) => f.key)).toEqual(['new']);
+    expect(await store.readChunk('new', 0)).toEqual(bytes(4, 7));
+  });
+
+  it('the default limit is the smaller of 1 GiB and a tenth of the quota', async () => {
+    expect(await new MediaStore({ quota: async () => 5e9 }).limitBytes()).toBe(5e8);
+    expect(await new MediaStore({ quota: async () => 1e12 }).limitBytes()).toBe(2 ** 30);
+  });
+
+  it('deletes a session\'s files and nothing else', async () => {
+    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    await storeWhole(store, file('a', 4, 'alice'));
+    await storeWhole(store, file('b', 4, 'bob'));
+    await store.deleteSession('alice');
+    const restarted = new MediaStore({ chunkBytes: 4 });
+    expect((await restarted.ready()) && restarted.list().map((f) => f.key)).toEqual(['b']);
+    expect(await restarted.readChunk('a', 0)).toBeUndefined();
+  });
+
+  it('says why when IndexedDB cannot be opened, and serves nothing', async () => {
+    globalThis.indexedDB = { open: () => { throw new DOMException('The operation is insecure.', 'SecurityError'); } } as unknown as IDBFactory;
+    const store = new MediaStore();
+    expect(await store.ready()).toBe(false);
+    expect(store.unavailable).toMatch(/^SecurityError/);
+    expect(await store.get('a')).toBeUndefined();
+  });
+});
