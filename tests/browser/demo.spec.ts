@@ -88,6 +88,9 @@ test('the demo signs in and shows every kind of media through the worker', async
   expect(video.duration).toBeGreaterThan(29);
   expect(video.at).toBeGreaterThanOrEqual(19.5);
   expect(video.advancing).toBe(true);
+  // The demo's homeserver ignores Range: the worker downloads the video once, and says how far.
+  await expect(page.locator('#video-progress-text')).toContainText('downloaded once and kept by the worker', { timeout: 15_000 });
+  expect(await page.locator('#video-progress').evaluate((bar: HTMLProgressElement) => bar.value === bar.max && bar.max > 1_000_000)).toBe(true);
 
   // A file link opened in a new tab goes through the worker, as the user's click would.
   const [tab] = await Promise.all([context.waitForEvent('page'), page.locator('#files li', { hasText: 'mountains.jpg' }).getByText('open in a new tab').click()]);

@@ -67,13 +67,17 @@ for (const rangeSupport of [true, false]) {
         const seen = mediaRequests(homeserver);
         expect(seen.length).toBeGreaterThan(0);
         expect(seen.every((r) => r.authorization === `Bearer ${token}` && r.path.startsWith('/_matrix/client/v1/media/download/'))).toBe(true);
-        // The seek went out as a Range request from a later offset: copying the element's
-        // no-cors request would have lost the header.
-        const seekRequest = seen.find((r) => r.range !== null && !/^bytes=0-/.test(r.range));
-        expect(seekRequest, JSON.stringify(seen.map((r) => [r.range, r.status]))).toBeDefined();
-        // status 0: the element gave up on a request it no longer needed and the server saw it close.
-        if (rangeSupport) expect(seekRequest!.status).toBe(206);
-        else expect(seen.every((r) => r.status === 200 || r.status === 0)).toBe(true);
+        if (rangeSupport) {
+          // The seek went out as a Range request from a later offset: copying the element's
+          // no-cors request would have lost the header.
+          const seekRequest = seen.find((r) => r.range !== null && !/^bytes=0-/.test(r.range));
+          expect(seekRequest, JSON.stringify(seen.map((r) => [r.range, r.status]))).toBeDefined();
+          expect(seekRequest!.status).toBe(206);
+        } else {
+          // The server sent the whole file for the first range; the worker's one download of it
+          // served the seek too (its media store), so nothing more went upstream.
+          expect(seen.map((r) => [r.range, r.status]), JSON.stringify(seen)).toEqual([['bytes=0-', 200]]);
+        }
       });
     }
   });

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Homeserver } from '../../demo/homeserver/server.js';
+import type { PageDriver } from './driver.js';
+import type { Scenario } from './takeover.js';
+
+/**
+ * Each file downloaded once: against a homeserver that ignores Range (as Synapse does) and
+ * sends `no-cache` (so the browser's HTTP cache cannot stand in for the worker's store), a video
+ * played, sought to 90 %, reloaded and played again costs the homeserver about one file.
+ */
+
+export const VIDEO = readFileSync(resolve(import.meta.dirname, '../../demo/media/sample-video.webm'));
+
+/** Plays a <video crossorigin> from `args.src`, seeks to `args.at` of its length; what the user sees. */
+export const PLAY_AND_SEEK = `
+  const video = document.createElement('video');
+  video.muted = true;
+  video.preload = 'auto';
+  video.crossOrigin = 'anonymous';
+  document.body.append(video);
+  const event = (name) => new Promise((resolve) => {
+    video.addEventListener(name, () => resolve(name), { once: true });
+    video.addEventListener('error', () => resolve('error ' + (video.error && video.error.code)), { once: true });
+  });
+  const metadata = event('loadedmetadata');
+  video.src = args.src;
+  const loaded = await metadata;
+  if (loaded !== 'loadedmetadata') return { loaded, seeked: '', at: 0, played: false };
+  await video.play();
+  const seeked = event('seeked');
+  video.currentTime = video.duration * args.at;
+  const seekedResult = await seeked;
+  const at = video.currentTime;
+  await new Promise((r) => setTimeout(r, 600));
+  const played = video.currentTime > at;
+  video.pause();
+  video.remove();
+  return { loaded, seeked: seekedResult, at: Math.round(at), played };`;
+
+/** What the worker's media store holds: each file's key parts and stored bytes. */
+export function storeContents(d: PageDriver): Promise<Array<{ key: string; sessionId: string; size: number; stored: number }>> {
+  return d.run(
+    `return await new Promise((resolve, reject) => {
+       const open = indexedDB.open('matrix-media-sw-store');
+       open.onerror = () => reject(open.error);
+       open.onsuccess = () => {
+         const db = open.result;
+         if (!db.objectStoreNames.contains('files')) return resolve([]);
+         const all = db.transaction('files').objectStore('files').getAll();
+         all.onsuccess = () => resolve(all.result.map(({ key, sessionId, size, stored }) => ({ key, sessionId, size, stored })));
+       };
+     });`,
+  );
+}
+
+/** Waits until the store holds all `size` bytes of the file of `mxc` (its download has finished). */
+export async function untilStored(d: PageDriver, mxc: string, size: number): Promise<void> {
+  const mediaId = mxc.split('/').pop()!;
+  for (let i = 0; i < 400; i++) {
+    if ((await storeContents(d)).some((f) => f.key.endsWith(`/${mediaId}`) && f.stored === size)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`the store never held all ${size} bytes: ${JSON.stringify(await storeContents(d))}`);
+}
+
+export const mediaBytesSent = (homeserver: Homeserver) =>
+  homeserver.log.filter((r) => r.method === 'GET' && r.path.includes('/media/')).reduce((sum, r) => sum + r.bytes, 0);
+
+export const storeScenarios: Scenario[] = [
+  {
+    title: 'a video played, sought to 90 %, reloaded and played again costs the homeserver one download',
+    async run(env) {
+      const { driver: d, homeserver } = env;
+      Object.assign(homeserver.config, { rangeSupport: false, mediaCacheControl: 'no-cache' });
+      const token = homeserver.register('alice', 'pw');
+      const mxc = homeserver.addMedia(VIDEO, 'video/webm', 'clip.webm');
+      const register = () => d.run('const r = await window.register(args); if (!r.ok) throw new Error(r.message);', { homeserverUrl: homeserver.url, accessToken: token });
+      await register();
+      const src = await d.run<string>('return window.handles[0].mediaUrl(args);', mxc);
+      assert.deepEqual(await d.run(PLAY_AND_SEEK, { src, at: 0.9 }), { loaded: 'loadedmetadata', seeked: 'seeked', at: 27, played: true });
+      await untilStored(d, mxc, VIDEO.length);
+      const beforeReload = homeserver.log.length;
+
+      await d.reload();
+      await register();
+      await d.run('window.reports = []; await window.handles[0].onDiagnostic((e) => window.reports.push(e));');
+      assert.deepEqual(await d.run(PLAY_AND_SEEK, { src, at: 0.9 }), { loaded: 'loadedmetadata', seeked: 'seeked', at: 27, played: true });
+      assert.deepEqual(
+        homeserver.log.slice(beforeReload).filter((r) => r.path.includes('/media/')),
+        [],
+        'after the reload the homeserver is not asked for the video',
+      );
+      // A read to the end is reported at once (a video element may hold its streams open).
+      const sources = await d.run<string[]>(
+        `await (await fetch(args, { headers: { Range: 'bytes=0-99' } })).arrayBuffer();
+         for (let i = 0; i < 100 && !window.reports.some((e) => e.bytes === 100); i++) await new Promise((r) => setTimeout(r, 20));
+         return window.reports.map((e) => e.source);`,
+        src,
+      );
+      assert.ok(sources.length > 0 && sources.every((s) => s === 'store'), `diagnostics name the store: ${sources}`);
+      const sent = mediaBytesSent(homeserver);
+      env.note(`homeserver sent ${sent} bytes for a ${VIDEO.length}-byte video: ${(sent / VIDEO.length).toFixed(3)} ×`);
+      assert.ok(sent <= VIDEO.length * 1.05, `sent ${sent} bytes, more than 1.05 × ${VIDEO.length}`);
+    },
+  },
+];
