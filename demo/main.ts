@@ -27,6 +27,7 @@ const $ = <T extends Element = HTMLElement>(selector: string): T => document.que
 let worker: MediaWorker | undefined;
 let account: Account | undefined;
 let stopDiagnostics: (() => void) | undefined;
+let stopProgress: (() => void) | undefined;
 const uploaded: CatalogItem[] = [];
 
 function say(message: string, isError = false): void {
@@ -150,7 +151,20 @@ async function renderMedia(): Promise<void> {
   }
 
   const video = items.find((i) => i.kind === 'video');
-  if (video) $<HTMLVideoElement>('#video').src = legacyUrl(homeserver, video.mxc, 'download');
+  if (video) {
+    $<HTMLVideoElement>('#video').src = legacyUrl(homeserver, video.mxc, 'download');
+    stopProgress?.();
+    stopProgress = await handle.onProgress((progress) => {
+      if (progress.media !== video.mxc) return;
+      const bar = $<HTMLProgressElement>('#video-progress');
+      bar.max = progress.total;
+      bar.value = progress.loaded;
+      $('#video-progress-text').textContent =
+        progress.loaded === progress.total
+          ? `${(progress.total / 1e6).toFixed(1)} MB downloaded once and kept by the worker: seeks and replays send nothing more`
+          : `${(progress.loaded / 1e6).toFixed(1)} of ${(progress.total / 1e6).toFixed(1)} MB downloaded`;
+    });
+  }
 
   const files = $('#files');
   files.replaceChildren();
@@ -207,6 +221,8 @@ async function signIn(data: FormData): Promise<void> {
 }
 
 async function signOut(): Promise<void> {
+  stopProgress?.();
+  stopProgress = undefined;
   stopDiagnostics?.();
   stopDiagnostics = undefined;
   await worker?.signOut();

@@ -14,8 +14,12 @@ const pagePort = Number(process.env.MMS_DEMO_PORT ?? 5173);
 // Demo tokens expire after ten minutes, or at once with the page's "expire" button, so that
 // the worker's refresh through refreshAccessToken can be watched.
 // MMS_MEDIA_FOLDER keeps uploads on disk across demo runs; by default media lives in memory.
+// It ignores Range as Synapse does, on a link of 1.5 MB/s, so that the worker's media store and
+// the video's download progress can be watched.
 const homeserver = await startHomeserver({
   port: homeserverPort,
+  rangeSupport: false,
+  mediaBytesPerSecond: 1_500_000,
   accessTokenLifetimeMs: 10 * 60 * 1000,
   mediaFolder: process.env.MMS_MEDIA_FOLDER || undefined,
 });

@@ -49,6 +49,11 @@ export interface HomeserverConfig {
   maxServedBytes: number;
   /** Access tokens issued with a refresh token expire after this long; 0: never. */
   accessTokenLifetimeMs: number;
+  /**
+   * Cache-Control of downloads: Synapse's `public,max-age=86400,…` by default. Tests of "no
+   * second download" set `no-cache`, so that the browser's HTTP cache cannot hide a missing store.
+   */
+  mediaCacheControl: string;
 }
 
 export interface HomeserverOptions extends Partial<HomeserverConfig> {
@@ -74,6 +79,8 @@ export interface LoggedRequest {
   time: number;
   /** Bytes written to the connection for the response, headers included (known once it closes). */
   bytes: number;
+  /** True once the response has closed, finished or abandoned. */
+  closed: boolean;
 }
 
 export interface Homeserver {
@@ -122,6 +129,7 @@ export function defaultConfig(options: Partial<HomeserverConfig> = {}): Homeserv
     redirect: null,
     maxServedBytes: 0,
     accessTokenLifetimeMs: 0,
+    mediaCacheControl: 'public,max-age=86400,s-maxage=0,proxy-revalidate',
     ...options,
   };
 }
@@ -266,7 +274,7 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
       'Content-Disposition': contentDisposition(item.contentType, fileName ?? item.fileName),
       'Content-Security-Policy': SPEC_MEDIA_CSP,
       'Cross-Origin-Resource-Policy': 'cross-origin',
-      'Cache-Control': 'public,max-age=86400,s-maxage=0,proxy-revalidate',
+      'Cache-Control': config.mediaCacheControl,
       'Referrer-Policy': 'no-referrer',
     };
   }
@@ -388,13 +396,17 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
       status: 0,
       time: Date.now(),
       bytes: 0,
+      closed: false,
     };
     log.push(entry);
     // A response the client abandoned keeps status 0.
     res.on('finish', () => (entry.status = res.statusCode));
     // HTTP/1.1 serves one response at a time per connection, so the socket's count is this one's.
     const before = req.socket.bytesWritten;
-    res.on('close', () => (entry.bytes = req.socket.bytesWritten - before));
+    res.on('close', () => {
+      entry.bytes = req.socket.bytesWritten - before;
+      entry.closed = true;
+    });
   }
 
   const homeserver: Server = createServer((req, res) => {
