@@ -1,5 +1,6 @@
 import { MediaSwError } from './MediaSwError.js';
-import type { MediaUrlOptions } from './mediaUrl.js';
+import { decodeBase64, encryptedFileId, type EncryptedFile } from './encryptedFile.js';
+import type { EncryptedMediaOptions, MediaUrlOptions } from './mediaUrl.js';
 import { parseMxc } from './mxc.js';
 import type { DiagnosticEntry } from './protocol.js';
 
@@ -64,17 +65,32 @@ export class BlobMediaLoader {
     }
     const search = query.toString();
     const path = `${thumbnail ? 'thumbnail' : 'download'}/${parts.serverName}/${parts.mediaId}${search ? `?${search}` : ''}`;
-    const cached = this.cache.get(path);
+    return this.cached(path, () => this.fetchBlob(path, path));
+  }
+
+  /**
+   * An object URL for an encrypted attachment: the page fetches the ciphertext, checks its
+   * SHA-256 against `hashes.sha256` before anything else, and decrypts it whole (what clients do
+   * without a worker; it cannot stream or seek before the whole file is in memory).
+   */
+  loadEncrypted(file: EncryptedFile, options: EncryptedMediaOptions): Promise<string> {
+    const parts = parseMxc(file.url)!;
+    const cacheKey = `encrypted/${encryptedFileId(file)}`;
+    return this.cached(cacheKey, () => this.fetchBlob(`download/${parts.serverName}/${parts.mediaId}`, cacheKey, (blob) => decryptBlob(blob, file, options.mimetype)));
+  }
+
+  private cached(cacheKey: string, produce: () => Promise<string>): Promise<string> {
+    const cached = this.cache.get(cacheKey);
     if (cached) {
       // Most recently used goes last: eviction takes from the front.
-      this.cache.delete(path);
-      this.cache.set(path, cached);
+      this.cache.delete(cacheKey);
+      this.cache.set(cacheKey, cached);
       return Promise.resolve(cached.objectUrl);
     }
-    let pending = this.inFlight.get(path);
+    let pending = this.inFlight.get(cacheKey);
     if (!pending) {
-      pending = this.fetchBlob(path).finally(() => this.inFlight.delete(path));
-      this.inFlight.set(path, pending);
+      pending = produce().finally(() => this.inFlight.delete(cacheKey));
+      this.inFlight.set(cacheKey, pending);
     }
     return pending;
   }
@@ -104,7 +120,7 @@ export class BlobMediaLoader {
     return fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, credentials: 'omit' });
   }
 
-  private async fetchBlob(path: string): Promise<string> {
+  private async fetchBlob(path: string, cacheKey: string, transform?: (blob: Blob) => Promise<Blob>): Promise<string> {
     const started = performance.now();
     const base = this.options.homeserverUrl;
     let url = `${base}/_matrix/client/v1/media/${path}`;
@@ -139,16 +155,37 @@ export class BlobMediaLoader {
       report(null, `HTTP ${response.status}`);
       throw new MediaSwError('load-failed', `The homeserver answered ${response.status} for this media.`);
     }
-    const blob = await response.blob();
+    let blob = await response.blob();
+    if (transform) {
+      try {
+        blob = await transform(blob);
+      } catch (error) {
+        report(null, error instanceof Error ? error.message : 'decryption failed');
+        throw error;
+      }
+    }
     const maxBytes = this.options.maxBytes ?? DEFAULT_BLOB_CACHE_BYTES;
     while (this.cachedBytes + blob.size > maxBytes && this.cache.size > 0) {
       const [oldestPath, oldest] = this.cache.entries().next().value as [string, CachedBlob];
       this.evict(oldestPath, oldest);
     }
     const objectUrl = URL.createObjectURL(blob);
-    this.cache.set(path, { objectUrl, bytes: blob.size });
+    this.cache.set(cacheKey, { objectUrl, bytes: blob.size });
     this.cachedBytes += blob.size;
     report(blob.size, null);
     return objectUrl;
   }
+}
+
+/** Checks the ciphertext's SHA-256, then decrypts it (AES-256-CTR, 64-bit counter) whole. */
+async function decryptBlob(blob: Blob, file: EncryptedFile, mimetype: string | undefined): Promise<Blob> {
+  const ciphertext = await blob.arrayBuffer();
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext));
+  const expected = decodeBase64(file.hashes.sha256)!;
+  if (digest.length !== expected.length || digest.some((byte, i) => byte !== expected[i])) {
+    throw new MediaSwError('load-failed', 'The encrypted file does not match its SHA-256 hash; nothing of it was shown.');
+  }
+  const key = await crypto.subtle.importKey('raw', decodeBase64(file.key.k)!, { name: 'AES-CTR' }, false, ['decrypt']);
+  const plain = await crypto.subtle.decrypt({ name: 'AES-CTR', counter: decodeBase64(file.iv)!, length: 64 }, key, ciphertext);
+  return new Blob([plain], { type: mimetype ?? '' });
 }

@@ -1,7 +1,8 @@
 export { registerMediaWorker, type MediaWorker, type RegisterMediaWorkerOptions } from './registerMediaWorker.js';
 export { DEFAULT_BLOB_CACHE_BYTES } from './blobFallback.js';
 export { MediaSwError } from './MediaSwError.js';
-export { buildMediaUrl, type MediaUrlOptions } from './mediaUrl.js';
+export { buildMediaUrl, type EncryptedMediaOptions, type MediaUrlOptions } from './mediaUrl.js';
+export { checkEncryptedFile, type EncryptedFile, type EncryptedFileKey } from './encryptedFile.js';
 export { parseMxc, isValidServerName, isValidMediaId, type MxcParts } from './mxc.js';
 export { normalizeHomeserverUrl } from './homeserverUrl.js';
 export { PROTOCOL_VERSION, type DiagnosticEntry, type DownloadProgress, type MediaSwErrorCode, type PageToWorkerMessage, type WorkerToPageMessage, type Reply, type SessionInit } from './protocol.js';

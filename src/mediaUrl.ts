@@ -66,3 +66,32 @@ export function buildMediaUrl(scopeUrl: string, sessionId: string, mxc: string, 
   if (animated !== undefined) url.searchParams.set('animated', String(animated));
   return url.href;
 }
+
+/** What `encryptedMediaUrl` can be told about the file, from the event's content. */
+export interface EncryptedMediaOptions {
+  /** `info.mimetype`: the plaintext's type (the ciphertext is uploaded as application/octet-stream). */
+  mimetype?: string;
+  /** `body` or `filename`: the name the file is saved under. */
+  filename?: string;
+}
+
+/** Checks `encryptedMediaUrl`'s options; throws `MediaSwError('invalid-options')`. */
+export function checkEncryptedMediaOptions(options: EncryptedMediaOptions = {}): EncryptedMediaOptions {
+  const { mimetype, filename } = options;
+  if (mimetype !== undefined && (typeof mimetype !== 'string' || !/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/.test(mimetype) || mimetype.length > 255)) {
+    throw new MediaSwError('invalid-options', '"mimetype" must be a content type such as "image/jpeg".');
+  }
+  if (filename !== undefined && (typeof filename !== 'string' || filename.length === 0 || filename.length > 255)) {
+    throw new MediaSwError('invalid-options', '"filename" must be a non-empty string of at most 255 characters.');
+  }
+  return { mimetype, filename };
+}
+
+/**
+ * The same-origin URL, under the worker's scope, that the worker serves decrypted: it names the
+ * session and the file (by its ciphertext hash), never its key or IV.
+ */
+export function buildEncryptedMediaUrl(scopeUrl: string, sessionId: string, fileId: string, filename: string | undefined): string {
+  const path = `${LOCAL_MEDIA_SEGMENT}/${sessionId}/encrypted/${fileId}${filename === undefined ? '' : `/${encodeURIComponent(filename)}`}`;
+  return new URL(path, scopeUrl).href;
+}

@@ -6,6 +6,8 @@
  * Replies travel on the MessagePort that came with the request, never on the global channel.
  */
 
+import { checkEncryptedFile, type EncryptedFile } from './encryptedFile.js';
+
 /** The package version; the worker reports its own in every acknowledgement. */
 export const PROTOCOL_VERSION = '0.1.0';
 
@@ -66,6 +68,18 @@ export interface PingMessage {
 export interface SkipWaitingMessage {
   type: 'mms/skip-waiting';
 }
+/**
+ * The key of an encrypted attachment that `encryptedMediaUrl` made a URL for. It travels only
+ * here, on the message channel: never in a URL. `key` is the session's key, as for sign-out.
+ */
+export interface AttachmentKeyMessage {
+  type: 'mms/key';
+  sessionId: string;
+  key: string;
+  fileId: string;
+  file: EncryptedFile;
+  mimetype: string | null;
+}
 /** Asks the worker to report (or stop reporting) what it does per request to this tab. */
 export interface DiagnosticsMessage {
   type: 'mms/diagnostics';
@@ -78,6 +92,7 @@ export type PageToWorkerMessage =
   | ClaimMessage
   | PingMessage
   | SkipWaitingMessage
+  | AttachmentKeyMessage
   | DiagnosticsMessage;
 
 // Worker → page requests, each with a reply port.
@@ -89,6 +104,12 @@ export interface RefreshRequestMessage {
   type: 'mms/refresh-request';
   sessionId: string;
 }
+/** Sent when a request names an encrypted file whose key this worker does not hold (it was restarted). */
+export interface KeyRequestMessage {
+  type: 'mms/key-request';
+  sessionId: string;
+  fileId: string;
+}
 /** What the worker did with one request; sent without a reply port to tabs that asked. */
 export interface DiagnosticMessage {
   type: 'mms/diagnostic';
@@ -99,7 +120,7 @@ export interface ProgressMessage {
   type: 'mms/progress';
   progress: DownloadProgress;
 }
-export type WorkerToPageMessage = SessionRequestMessage | RefreshRequestMessage | DiagnosticMessage | ProgressMessage;
+export type WorkerToPageMessage = SessionRequestMessage | RefreshRequestMessage | KeyRequestMessage | DiagnosticMessage | ProgressMessage;
 
 export interface DownloadProgress {
   /** The file, as `mxc://server/mediaId`. */
@@ -150,12 +171,18 @@ export interface RefreshReply {
   type: 'mms/refresh-reply';
   accessToken: string | null;
 }
+/** The page's answer to a key request: the file and its type, or null when it does not have it. */
+export interface KeyReply {
+  type: 'mms/key-reply';
+  file: EncryptedFile | null;
+  mimetype: string | null;
+}
 export interface ErrorReply {
   type: 'mms/error';
   code: MediaSwErrorCode;
   message: string;
 }
-export type Reply = AckReply | SessionReply | RefreshReply | ErrorReply;
+export type Reply = AckReply | SessionReply | RefreshReply | KeyReply | ErrorReply;
 
 /** Stable codes of `MediaSwError`; tests and callers branch on these, never on the prose. */
 export type MediaSwErrorCode =
@@ -168,6 +195,7 @@ export type MediaSwErrorCode =
   | 'invalid-mxc'
   | 'signed-out'
   | 'bad-message'
+  | 'invalid-encrypted-file'
   | 'load-failed';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -204,6 +232,15 @@ export function asPageToWorkerMessage(data: unknown): PageToWorkerMessage | unde
       return typeof data.sessionId === 'string' && typeof data.key === 'string'
         ? { type: data.type, sessionId: data.sessionId, key: data.key }
         : undefined;
+    case 'mms/key': {
+      if (typeof data.sessionId !== 'string' || typeof data.key !== 'string' || typeof data.fileId !== 'string') return undefined;
+      if (data.mimetype !== null && typeof data.mimetype !== 'string') return undefined;
+      try {
+        return { type: data.type, sessionId: data.sessionId, key: data.key, fileId: data.fileId, file: checkEncryptedFile(data.file), mimetype: data.mimetype };
+      } catch {
+        return undefined;
+      }
+    }
     case 'mms/claim':
     case 'mms/ping':
     case 'mms/skip-waiting':
@@ -227,6 +264,8 @@ export function asWorkerToPageMessage(data: unknown): WorkerToPageMessage | unde
       return { type: data.type };
     case 'mms/refresh-request':
       return typeof data.sessionId === 'string' ? { type: data.type, sessionId: data.sessionId } : undefined;
+    case 'mms/key-request':
+      return typeof data.sessionId === 'string' && typeof data.fileId === 'string' ? { type: data.type, sessionId: data.sessionId, fileId: data.fileId } : undefined;
     case 'mms/diagnostic':
       return isDiagnosticEntry(data.entry) ? { type: data.type, entry: data.entry } : undefined;
     case 'mms/progress': {
@@ -250,6 +289,15 @@ export function asReply(data: unknown): Reply | undefined {
       return Array.isArray(data.sessions) && data.sessions.every(isSessionInit)
         ? { type: data.type, sessions: data.sessions }
         : undefined;
+    case 'mms/key-reply': {
+      if (data.mimetype !== null && typeof data.mimetype !== 'string') return undefined;
+      if (data.file === null) return { type: data.type, file: null, mimetype: null };
+      try {
+        return { type: data.type, file: checkEncryptedFile(data.file), mimetype: data.mimetype };
+      } catch {
+        return undefined;
+      }
+    }
     case 'mms/refresh-reply':
       return data.accessToken === null || typeof data.accessToken === 'string'
         ? { type: data.type, accessToken: data.accessToken }

@@ -2,11 +2,12 @@ import { BlobMediaLoader } from './blobFallback.js';
 import { explainRegistrationFailure } from './explainRegistrationFailure.js';
 import { normalizeHomeserverUrl } from './homeserverUrl.js';
 import { MediaSwError } from './MediaSwError.js';
-import { buildMediaUrl, type MediaUrlOptions } from './mediaUrl.js';
-import type { DiagnosticEntry, DownloadProgress } from './protocol.js';
+import { checkEncryptedFile, encryptedFileId, type EncryptedFile } from './encryptedFile.js';
+import { buildEncryptedMediaUrl, buildMediaUrl, checkEncryptedMediaOptions, type EncryptedMediaOptions, type MediaUrlOptions } from './mediaUrl.js';
+import type { DiagnosticEntry, DownloadProgress, PageToWorkerMessage } from './protocol.js';
 import { forgetSessionIdentity, sessionIdentityFor } from './sessionIdentity.js';
 import { takeControl } from './takeControl.js';
-import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageSessions, progressListeners, send, type PageSession } from './workerChannel.js';
+import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageKeyId, pageKeys, pageSessions, progressListeners, send, type PageSession } from './workerChannel.js';
 
 export interface RegisterMediaWorkerOptions {
   /** The client's homeserver base URL, as given to the SDK; may carry a path prefix. */
@@ -52,10 +53,18 @@ export interface MediaWorker {
   /** A same-origin URL for `mxc` that the worker serves with this session's token (service-worker mode only). */
   mediaUrl(mxc: string, options?: MediaUrlOptions): string;
   /**
-   * A URL to show `mxc` with, in either mode: the `mediaUrl` with a worker, a blob URL in blob
-   * mode (call `releaseMedia` when it is no longer shown).
+   * A same-origin URL that the worker serves decrypted, for an encrypted attachment (an event's
+   * `content.file` or `content.info.thumbnail_file`), with `info.mimetype` and the file name.
+   * The URL holds no key material: the key goes to the worker by message. Throws
+   * `invalid-encrypted-file` naming the field that is wrong (service-worker mode only).
    */
-  loadMedia(mxc: string, options?: MediaUrlOptions): Promise<string>;
+  encryptedMediaUrl(file: EncryptedFile, options?: EncryptedMediaOptions): string;
+  /**
+   * A URL to show `source` (an mxc URI, or an encrypted attachment's `EncryptedFile`) with, in
+   * either mode: the worker's URL, or in blob mode a blob URL the page fetched, verified and
+   * decrypted (call `releaseMedia` when it is no longer shown).
+   */
+  loadMedia(source: string | EncryptedFile, options?: MediaUrlOptions & EncryptedMediaOptions): Promise<string>;
   /** Frees a blob URL from `loadMedia` (nothing to do with a worker). */
   releaseMedia(url: string): void;
   /**
@@ -134,7 +143,11 @@ function blobModeHandle(options: RegisterMediaWorkerOptions, homeserverUrl: stri
     mediaUrl() {
       throw new MediaSwError('unsupported', 'In blob mode no URL works by itself (there is no worker to add the token): use loadMedia().');
     },
-    loadMedia: (mxc, mediaOptions) => loader.load(mxc, mediaOptions),
+    encryptedMediaUrl() {
+      throw new MediaSwError('unsupported', 'In blob mode no URL works by itself (there is no worker to decrypt): use loadMedia().');
+    },
+    loadMedia: (source, mediaOptions) =>
+      typeof source === 'string' ? loader.load(source, mediaOptions) : loader.loadEncrypted(checkEncryptedFile(source), checkEncryptedMediaOptions(mediaOptions)),
     releaseMedia: (url) => loader.release(url),
     async onDiagnostic(callback) {
       return loader.onDiagnostic(callback);
@@ -241,6 +254,7 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
       if (signedOut) return;
       signedOut = true;
       pageSessions.delete(entry.session.id);
+      for (const id of [...pageKeys.keys()]) if (id.startsWith(`${entry.session.id} `)) pageKeys.delete(id);
       forgetSessionIdentity(homeserverUrl, entry.session.id);
       await send(worker(), { type: 'mms/sign-out', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
     },
@@ -250,7 +264,19 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
       if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
       return buildMediaUrl(registration.scope, entry.session.id, mxc, mediaOptions);
     },
-    loadMedia: async (mxc, mediaOptions) => handle.mediaUrl(mxc, mediaOptions),
+    encryptedMediaUrl(file, mediaOptions) {
+      if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
+      const checked = checkEncryptedFile(file);
+      const { mimetype, filename } = checkEncryptedMediaOptions(mediaOptions);
+      const fileId = encryptedFileId(checked);
+      const { id, key } = entry.session;
+      pageKeys.set(pageKeyId(id, fileId), { file: checked, mimetype: mimetype ?? null });
+      // The worker gets the key now; one the browser restarts asks this page for it again.
+      worker().postMessage({ type: 'mms/key', sessionId: id, key, fileId, file: checked, mimetype: mimetype ?? null } satisfies PageToWorkerMessage);
+      return buildEncryptedMediaUrl(registration.scope, id, fileId, filename);
+    },
+    loadMedia: async (source, mediaOptions) =>
+      typeof source === 'string' ? handle.mediaUrl(source, mediaOptions) : handle.encryptedMediaUrl(source, mediaOptions),
     releaseMedia: () => undefined,
   };
   return handle;

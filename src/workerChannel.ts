@@ -1,3 +1,4 @@
+import type { EncryptedFile } from './encryptedFile.js';
 import { MediaSwError } from './MediaSwError.js';
 import {
   asReply,
@@ -23,6 +24,12 @@ export interface PageSession {
 }
 
 export const pageSessions = new Map<string, PageSession>();
+/**
+ * The attachment keys this page handed out URLs for, by session and file id, so that a worker
+ * the browser restarted can ask for them again. Kept in memory only, like the app's own.
+ */
+export const pageKeys = new Map<string, { file: EncryptedFile; mimetype: string | null }>();
+export const pageKeyId = (sessionId: string, fileId: string) => `${sessionId} ${fileId}`;
 export const diagnosticListeners = new Set<(entry: DiagnosticEntry) => void>();
 export const progressListeners = new Set<(progress: DownloadProgress) => void>();
 let listening = false;
@@ -45,6 +52,11 @@ async function answerWorker(event: MessageEvent): Promise<void> {
       // Only sessions the app holds a handle for: a registration still under way sends its own.
       const sessions = [...pageSessions.values()].filter((s) => s.confirmed).map((s) => s.session);
       port.postMessage({ type: 'mms/session-reply', sessions } satisfies Reply);
+      return;
+    }
+    case 'mms/key-request': {
+      const held = pageSessions.has(message.sessionId) ? pageKeys.get(pageKeyId(message.sessionId, message.fileId)) : undefined;
+      port.postMessage({ type: 'mms/key-reply', file: held?.file ?? null, mimetype: held?.mimetype ?? null } satisfies Reply);
       return;
     }
     case 'mms/refresh-request': {

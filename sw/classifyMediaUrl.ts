@@ -34,13 +34,26 @@ export interface LocalMediaRequest extends MediaTarget {
   fileName: string | undefined;
 }
 
+/**
+ * A same-origin URL built by `encryptedMediaUrl`: the worker serves the attachment decrypted.
+ * `fileId` is the ciphertext's hash; the key reaches the worker by message, never in the URL.
+ */
+export interface EncryptedMediaRequest {
+  kind: 'encrypted';
+  sessionId: string;
+  fileId: string;
+  fileName: string | undefined;
+}
+
 /** A URL under the worker's `mediaUrl` path that breaks its grammar: answered with 400. */
 export interface InvalidLocalMediaRequest {
   kind: 'invalid-local';
   reason: string;
 }
 
-export type MediaRequest = HomeserverMediaRequest | LocalMediaRequest | InvalidLocalMediaRequest;
+export type MediaRequest = HomeserverMediaRequest | LocalMediaRequest | EncryptedMediaRequest | InvalidLocalMediaRequest;
+
+const FILE_ID = /^[A-Za-z0-9_-]{43}$/;
 
 const HOMESERVER_MEDIA_PATH =
   /^((?:\/[^/]+)*?)\/_matrix\/(media\/(?:r0|v1|v3)|client\/v1\/media|client\/unstable\/org\.matrix\.msc3916\/media)\/(download|thumbnail|config|preview_url)(\/.*)?$/;
@@ -75,11 +88,18 @@ function isValidFileNameSegment(segment: string): boolean {
   }
 }
 
-function classifyLocal(url: URL, afterSegment: string): LocalMediaRequest | InvalidLocalMediaRequest {
+function classifyLocal(url: URL, afterSegment: string): LocalMediaRequest | EncryptedMediaRequest | InvalidLocalMediaRequest {
   const [sessionId = '', endpoint = '', ...rest] = afterSegment.split('/');
   if (!SESSION_ID.test(sessionId)) return { kind: 'invalid-local', reason: 'The media URL names no valid session.' };
+  if (endpoint === 'encrypted') {
+    const [fileId = '', fileName, ...extra] = rest;
+    if (!FILE_ID.test(fileId) || extra.length > 0 || (fileName !== undefined && !isValidFileNameSegment(fileName))) {
+      return { kind: 'invalid-local', reason: 'The encrypted media URL does not name a valid file.' };
+    }
+    return { kind: 'encrypted', sessionId, fileId, fileName: fileName === undefined ? undefined : decodeURIComponent(fileName) };
+  }
   if (endpoint !== 'download' && endpoint !== 'thumbnail') {
-    return { kind: 'invalid-local', reason: 'The media URL must ask for a download or a thumbnail.' };
+    return { kind: 'invalid-local', reason: 'The media URL must ask for a download, a thumbnail or an encrypted file.' };
   }
   const restPath = rest.length > 0 ? `/${rest.join('/')}` : '';
   if (!isValidMediaPath(endpoint, restPath)) {

@@ -5,6 +5,7 @@ import { classifyMediaUrl, type MediaRequest } from './classifyMediaUrl.js';
 import { Diagnostics, newTrace } from './diagnostics.js';
 import { SessionFinder } from './findSession.js';
 import { handleMediaRequest, type MediaHandlerContext } from './handleMediaRequest.js';
+import { EncryptionKeys } from './encryptionKeys.js';
 import { MediaStore } from './mediaStore.js';
 import { SessionStore } from './sessionStore.js';
 import { TokenRefresher } from './TokenRefresher.js';
@@ -21,6 +22,12 @@ export interface MediaWorkerState extends MediaHandlerContext {
 export function createMediaWorkerState(): MediaWorkerState {
   const sessions = new SessionStore();
   const diagnostics = new Diagnostics();
+  const store = new MediaStore();
+  const verified = new Map<string, Promise<boolean>>();
+  // A file dropped from the store must be hashed again when it is downloaded again.
+  store.onDelete = (key) => {
+    for (const check of verified.keys()) if (check.startsWith(`${key} `)) verified.delete(check);
+  };
   return {
     sessions,
     finder: new SessionFinder(sessions, askClient),
@@ -28,8 +35,10 @@ export function createMediaWorkerState(): MediaWorkerState {
     refresher: new TokenRefresher(sessions, askClient),
     diagnostics,
     fetch: (input, init) => fetch(input, init),
-    store: new MediaStore(),
+    store,
     downloads: new Map(),
+    keys: new EncryptionKeys(askClient),
+    verified,
     progress: (media, { loaded, total }) => diagnostics.progress({ media, loaded, total }),
   };
 }

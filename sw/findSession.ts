@@ -23,7 +23,7 @@ export class SessionFinder {
 
   async find(media: MediaRequest, clientId: string, isNavigation: boolean): Promise<StoredSession | undefined> {
     if (media.kind === 'invalid-local') return undefined;
-    if (media.kind === 'local') return this.sessions.byId(media.sessionId);
+    if (media.kind === 'local' || media.kind === 'encrypted') return this.sessions.byId(media.sessionId);
 
     const registered = await this.sessions.forClient(clientId, media.base);
     if (registered) return registered;

@@ -9,10 +9,11 @@ import type { TokenRefresher } from './TokenRefresher.js';
 import { authenticatedUrl, legacyUrl, withoutAccessToken } from './upstreamUrl.js';
 import { fetchWithTimeout, RESPONSE_HEADERS_TIMEOUT_MS } from './upstreamRequest.js';
 import type { VersionsCache } from './versionsCache.js';
-import { serveThroughStore, storeKey, type StoreContext } from './serveThroughStore.js';
+import { serveEncrypted, type EncryptedContext } from './serveEncrypted.js';
+import { serveThroughStore, storeKey } from './serveThroughStore.js';
 
 /** What the media handler needs from the worker; tests pass their own. */
-export interface MediaHandlerContext extends StoreContext {
+export interface MediaHandlerContext extends EncryptedContext {
   finder: SessionFinder;
   versions: VersionsCache;
   refresher: TokenRefresher;
@@ -164,12 +165,22 @@ export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaF
   }
 
   const range = request.headers.get('Range');
-  const stored = session.accessToken === null ? undefined : await serveThroughStore(
+  const waitUntil = event.waitUntil ?? (() => undefined);
+  const fetchWithRange = (target: HomeserverMediaRequest | LocalMediaRequest) => (upstreamRange: string | null) =>
+    fetchMedia(ctx, { ...event, request: new Request(request.url, { headers: upstreamRange ? { Range: upstreamRange } : {} }) }, target, session);
+  if (media.kind === 'encrypted') {
+    const ciphertext = (serverName: string, mediaId: string): LocalMediaRequest =>
+      ({ kind: 'local', api: 'v1', sessionId: session.id, endpoint: 'download', rest: `/${serverName}/${mediaId}`, search: '', fileName: undefined });
+    const response = await serveEncrypted(ctx, media, session, range, event.trace, (serverName, mediaId) => fetchWithRange(ciphertext(serverName, mediaId)), waitUntil);
+    return toLocalResponse(response, media);
+  }
+  const key = session.accessToken === null ? undefined : storeKey(session, media);
+  const stored = key === undefined ? undefined : await serveThroughStore(
     ctx,
-    { rangeHeader: range, mediaElement: request.destination === 'video' || request.destination === 'audio', key: storeKey(session, media), sessionId: session.id, mediaName: `mxc://${media.rest.split('/').slice(1, 3).join('/')}` },
+    { key, sessionId: session.id, mediaName: `mxc://${media.rest.split('/').slice(1, 3).join('/')}`, rangeHeader: range, mediaElement: request.destination === 'video' || request.destination === 'audio' },
     event.trace,
-    (upstreamRange) => fetchMedia(ctx, { ...event, request: new Request(request.url, { headers: upstreamRange ? { Range: upstreamRange } : {} }) }, media, session),
-    event.waitUntil ?? (() => undefined),
+    fetchWithRange(media),
+    waitUntil,
   );
   let response = stored ?? (await fetchMedia(ctx, event, media, session));
   if (!stored && range !== null) response = emulateRange(response, range);

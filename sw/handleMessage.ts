@@ -11,6 +11,7 @@ function reply(port: MessagePort | undefined, message: Reply): void {
 
 /** Stops the session's downloads and deletes the bytes its token fetched. */
 async function forgetMedia(state: MediaWorkerState, sessionId: string): Promise<void> {
+  state.keys.forget(sessionId);
   for (const [key, download] of state.downloads) if (key.startsWith(`${sessionId} `)) download.stop();
   await state.store.deleteSession(sessionId).catch(() => undefined);
 }
@@ -57,6 +58,13 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
       reply(port, ack);
       const live = await self.clients.matchAll({ includeUncontrolled: true, type: 'all' });
       for (const sessionId of await state.sessions.prune(live.map((client) => client.id))) await forgetMedia(state, sessionId);
+      return;
+    }
+    case 'mms/key': {
+      // Only the tab holding the session's key may hand it attachment keys.
+      const session = await state.sessions.byId(message.sessionId);
+      if (session?.key === message.key) state.keys.add(message.sessionId, message.fileId, message.file, message.mimetype ?? undefined);
+      reply(port, ack);
       return;
     }
     case 'mms/diagnostics':

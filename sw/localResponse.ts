@@ -35,7 +35,7 @@ export function contentDisposition(disposition: 'inline' | 'attachment', fileNam
 }
 
 /** Re-wraps the upstream response (body still streaming) with the app-origin safety headers. */
-export function toLocalResponse(upstream: Response, media: LocalMediaRequest): Response {
+export function toLocalResponse(upstream: Response, media: Pick<LocalMediaRequest, 'fileName'>): Response {
   const headers = new Headers();
   for (const name of PASSED_HEADERS) {
     const value = upstream.headers.get(name);

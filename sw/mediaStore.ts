@@ -67,6 +67,8 @@ export class MediaStore {
   readonly chunkBytes: number;
   /** Why the store cannot be used (a private window, storage turned off), or null. */
   unavailable: string | null = null;
+  /** Told of every file deleted (evicted, signed out, corrupt), so that what was known of it goes too. */
+  onDelete: ((key: string) => void) | undefined;
   private readonly name: string;
   private readonly now: () => number;
   private readonly quota: () => Promise<number | undefined>;
@@ -198,6 +200,7 @@ export class MediaStore {
 
   async delete(key: string): Promise<void> {
     this.files.delete(key);
+    this.onDelete?.(key);
     const db = await this.database();
     if (!db) return;
     const tx = db.transaction(['files', 'chunks'], 'readwrite');

@@ -3,7 +3,7 @@ import type { RequestTrace } from './diagnostics.js';
 import type { MediaStore, StoredFile } from './mediaStore.js';
 import { emulateRange, parseRangeHeader, sliceStream } from './rangeResponse.js';
 import type { StoredSession } from './sessionStore.js';
-import { SharedDownload, type Progress } from './sharedDownload.js';
+import { SharedDownload, type Fallback, type Progress } from './sharedDownload.js';
 
 /**
  * Which requests the media store serves, and how. A download (not a thumbnail) joins the
@@ -42,6 +42,16 @@ function contentRangeStart(response: Response): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** Bytes that neither the store nor the download will bring come straight from the network. */
+export function networkFallback(fetchUpstream: FetchUpstream): Fallback {
+  return async (from, to) => {
+    const response = await fetchUpstream(`bytes=${from}-`);
+    if (!response.body || (response.status !== 200 && response.status !== 206)) throw new TypeError(`The homeserver answered ${response.status}.`);
+    const offset = response.status === 206 ? (contentRangeStart(response) ?? 0) : 0;
+    return sliceStream(response.body, { start: from - offset, end: to - offset });
+  };
+}
+
 /** Answers `rangeHeader` (or the whole file) with bytes of `download`. */
 function respond(download: SharedDownload, headers: Record<string, string>, rangeHeader: string | null, fetchUpstream: FetchUpstream): Response {
   const size = download.size;
@@ -53,53 +63,48 @@ function respond(download: SharedDownload, headers: Record<string, string>, rang
     return new Response(null, { status: 416, statusText: 'Range Not Satisfiable', headers: out });
   }
   const { start, end } = range ?? { start: 0, end: size - 1 };
-  // Bytes that neither the store nor the download will bring come straight from the network.
-  const fallback = async (from: number, to: number) => {
-    const response = await fetchUpstream(`bytes=${from}-`);
-    if (!response.body || (response.status !== 200 && response.status !== 206)) throw new TypeError(`The homeserver answered ${response.status}.`);
-    const offset = response.status === 206 ? (contentRangeStart(response) ?? 0) : 0;
-    return sliceStream(response.body, { start: from - offset, end: to - offset });
-  };
   out.set('Content-Length', String(end - start + 1));
-  const body = size === 0 ? null : download.read(start, end, fallback);
+  const body = size === 0 ? null : download.read(start, end, networkFallback(fetchUpstream));
   if (!range) return new Response(body, { status: 200, headers: out });
   out.set('Content-Range', `bytes ${start}-${end}/${size}`);
   return new Response(body, { status: 206, statusText: 'Partial Content', headers: out });
 }
 
+/** What the store can do for a file: read it through a shared download, or not keep it at all. */
+export type Opened =
+  | { download: SharedDownload; source: 'store' | 'network' | 'both' }
+  /** An upstream response the store could not keep (too large, no length, an error, no store, a 206 of the server's own). */
+  | { response: Response; continued: boolean };
+
+export interface FileRequest {
+  key: string;
+  sessionId: string;
+  /** `mxc://server/mediaId`, for progress reports. */
+  mediaName: string;
+}
+
 /**
- * The store's answer to a request, or undefined when the store has nothing to do with it (the
- * caller then fetches as usual). `waitUntil` keeps the worker alive while a download runs.
+ * The shared download of a file: the running one, one over the bytes stored whole, or a new
+ * one. A new file is asked for with `firstRange` (the element's, so that a server that honours
+ * Range answers just that); a file stored in part, for the rest of it.
  */
-export async function serveThroughStore(
+export async function openDownload(
   ctx: StoreContext,
-  request: { rangeHeader: string | null; mediaElement: boolean; key: string | undefined; sessionId: string; mediaName: string },
-  trace: RequestTrace,
+  request: FileRequest,
+  firstRange: string | null,
   fetchUpstream: FetchUpstream,
   waitUntil: (promise: Promise<unknown>) => void,
-): Promise<Response | undefined> {
-  const { key, rangeHeader } = request;
-  if (key === undefined) return undefined;
-  let download = ctx.downloads.get(key);
-  const wanted = rangeHeader !== null || request.mediaElement;
-  // Images: only look in the store when its index is already in memory, never wait for it.
-  const file: StoredFile | undefined = download ? undefined : wanted ? await ctx.store.get(key) : ctx.store.peek(key);
-  if (!download && !file && !wanted) return undefined;
-
-  if (download) {
-    trace.source = download.stored > 0 ? 'both' : 'network';
-    return respond(download, download.headers, rangeHeader, fetchUpstream);
-  }
+): Promise<Opened> {
+  const { key } = request;
+  const running = ctx.downloads.get(key);
+  if (running) return { download: running, source: running.stored > 0 ? 'both' : 'network' };
+  const file = await ctx.store.get(key);
   if (file && file.stored >= file.size) {
-    trace.source = 'store';
     ctx.store.touch(key);
-    return respond(new SharedDownload({ store: ctx.store, file, busy: () => new Set(ctx.downloads.keys()) }), file.headers, rangeHeader, fetchUpstream);
+    return { download: new SharedDownload({ store: ctx.store, file, busy: () => new Set(ctx.downloads.keys()) }), source: 'store' };
   }
-
-  // Upstream: the element's range for a new file; the rest of a file stored in part.
   const from = file?.stored ?? 0;
-  const response = await fetchUpstream(file ? `bytes=${from}-` : rangeHeader);
-  trace.source = from > 0 ? 'both' : 'network';
+  const response = await fetchUpstream(file ? `bytes=${from}-` : firstRange);
   const offset = response.status === 206 && file ? contentRangeStart(response) : response.status === 200 ? 0 : undefined;
   const length = Number(response.headers.get('Content-Length') ?? NaN);
   const size = file ? file.size : response.status === 200 ? length : undefined;
@@ -113,25 +118,14 @@ export async function serveThroughStore(
     size > 0 &&
     (await ctx.store.ready()) &&
     size <= (await ctx.store.limitBytes());
-  if (!usable) {
-    if (file) {
-      // The rest of a stored file could not be had: ask for what the element asked for.
-      void response.body?.cancel();
-      const direct = await fetchUpstream(rangeHeader);
-      trace.source = 'network';
-      return rangeHeader === null ? direct : emulateRange(direct, rangeHeader);
-    }
-    // A server that honours Range answered the element's range itself; anything else that
-    // cannot be stored (too large, no length, an error, no store) goes on as before.
-    return rangeHeader === null ? response : emulateRange(response, rangeHeader);
-  }
+  if (!usable) return { response, continued: file !== undefined };
   const headers: Record<string, string> = file?.headers ?? {};
   if (!file) for (const name of KEPT_HEADERS) {
     const value = response.headers.get(name);
     if (value !== null) headers[name] = value;
   }
   const record: StoredFile = file ?? { key, sessionId: request.sessionId, size: size!, stored: 0, headers, lastUsed: Date.now() };
-  download = new SharedDownload({
+  const download: SharedDownload = new SharedDownload({
     store: ctx.store,
     file: record,
     busy: () => new Set(ctx.downloads.keys()),
@@ -143,5 +137,37 @@ export async function serveThroughStore(
   ctx.downloads.set(key, download);
   download.start(response.body!, offset!);
   waitUntil(download.finished);
-  return respond(download, headers, rangeHeader, fetchUpstream);
+  return { download, source: from > 0 ? 'both' : 'network' };
+}
+
+/**
+ * The store's answer to a request, or undefined when the store has nothing to do with it (the
+ * caller then fetches as usual). `waitUntil` keeps the worker alive while a download runs.
+ */
+export async function serveThroughStore(
+  ctx: StoreContext,
+  request: FileRequest & { rangeHeader: string | null; mediaElement: boolean },
+  trace: RequestTrace,
+  fetchUpstream: FetchUpstream,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Response | undefined> {
+  const { key, rangeHeader } = request;
+  const wanted = rangeHeader !== null || request.mediaElement;
+  // Images: only look in the store when its index is already in memory, never wait for it.
+  if (!wanted && !ctx.downloads.has(key) && !ctx.store.peek(key)) return undefined;
+  const opened = await openDownload(ctx, request, rangeHeader, fetchUpstream, waitUntil);
+  if ('download' in opened) {
+    trace.source = opened.source;
+    return respond(opened.download, opened.download.headers, rangeHeader, fetchUpstream);
+  }
+  trace.source = 'network';
+  if (opened.continued) {
+    // The rest of a stored file could not be had: ask for what the element asked for.
+    void opened.response.body?.cancel();
+    const direct = await fetchUpstream(rangeHeader);
+    return rangeHeader === null ? direct : emulateRange(direct, rangeHeader);
+  }
+  // A server that honours Range answered the element's range itself; anything else that cannot
+  // be stored goes on as before.
+  return rangeHeader === null ? opened.response : emulateRange(opened.response, rangeHeader);
 }

@@ -46,6 +46,7 @@ export class SharedDownload {
   private wake: Array<() => void> = [];
   private upstream: ReadableStreamDefaultReader<Uint8Array> | undefined;
   private lastProgress = 0;
+  private pumping = false;
   /** Settles when the download has ended; the fetch event waits for it, so the worker lives on. */
   readonly finished: Promise<void>;
   private finish!: () => void;
@@ -80,7 +81,14 @@ export class SharedDownload {
     this.state = 'running';
     this.upstream = body.getReader();
     this.lingerIfUnread();
-    void this.pump(offset).catch(() => this.end('failed'));
+    this.pumping = true;
+    void this.pump(offset)
+      .catch(() => this.end('failed'))
+      // Settled only once no write is under way any more: what the store holds is final then.
+      .finally(() => {
+        this.pumping = false;
+        this.finish();
+      });
   }
 
   /** A stream of bytes `start` to `end` (inclusive); `fallback` serves what this download cannot. */
@@ -132,7 +140,7 @@ export class SharedDownload {
     });
   }
 
-  /** Stops the download now (sign-out); what was stored stays unless the caller deletes it. */
+  /** Stops the download now (sign-out, a failed check); `finished` settles once its last write has. */
   stop(): void {
     if (this.state !== 'running') return;
     this.end('stopped');
@@ -221,7 +229,7 @@ export class SharedDownload {
     this.reportProgress(true);
     this.notify();
     this.options.onEnd?.();
-    this.finish();
+    if (!this.pumping) this.finish();
   }
 
   private notify(): void {

@@ -1,71 +1,9 @@
-import { IDBFactory } from 'fake-indexeddb';
-import { createStore } from 'idb-keyval';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Reply, WorkerToPageMessage } from '../../src/protocol.js';
 import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
 import { newTrace } from '../../sw/diagnostics.js';
-import { SessionFinder } from '../../sw/findSession.js';
-import { handleMediaRequest, type MediaHandlerContext } from '../../sw/handleMediaRequest.js';
+import { handleMediaRequest } from '../../sw/handleMediaRequest.js';
 import { MediaStore } from '../../sw/mediaStore.js';
-import { SessionStore } from '../../sw/sessionStore.js';
-import { TokenRefresher } from '../../sw/TokenRefresher.js';
-import { VersionsCache } from '../../sw/versionsCache.js';
-
-const SCOPE = 'https://app.example/';
-const HS = 'https://hs.example';
-const KEY = 'k'.repeat(32);
-
-/** What the fake homeserver received. */
-interface Seen {
-  url: string;
-  authorization: string | null;
-  range: string | null;
-  mode: RequestMode;
-}
-
-type Route = (request: Request, token: string | null) => Response | Promise<Response>;
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
-function setup(options: { versions?: string[]; route?: Route; ask?: (clientId: string, m: WorkerToPageMessage) => Reply | undefined } = {}) {
-  globalThis.indexedDB = new IDBFactory();
-  const seen: Seen[] = [];
-  const fetchFn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    const request = input instanceof Request ? input : new Request(input, init);
-    seen.push({ url: request.url, authorization: request.headers.get('Authorization'), range: request.headers.get('Range'), mode: request.mode });
-    if (request.url.endsWith('/_matrix/client/versions')) return json(200, { versions: options.versions ?? ['v1.11'] });
-    const token = request.headers.get('Authorization')?.replace(/^Bearer /, '') ?? null;
-    if (options.route) return options.route(request, token);
-    return new Response('media bytes', { status: 200, headers: { 'Content-Type': 'image/png', 'Content-Length': '11' } });
-  });
-  const asked: WorkerToPageMessage[] = [];
-  const ask = vi.fn(async (clientId: string, message: WorkerToPageMessage) => {
-    asked.push(message);
-    return options.ask?.(clientId, message);
-  });
-  const sessions = new SessionStore(createStore('matrix-media-sw', 'sessions'));
-  const ctx: MediaHandlerContext = {
-    finder: new SessionFinder(sessions, ask),
-    versions: new VersionsCache(fetchFn),
-    refresher: new TokenRefresher(sessions, ask),
-    fetch: fetchFn,
-    store: new MediaStore({ chunkBytes: 4, quota: async () => undefined }),
-    downloads: new Map(),
-  };
-  async function request(url: string, init: RequestInit & { clientId?: string } = {}): Promise<Response> {
-    const media = classifyMediaUrl(new URL(url), SCOPE);
-    if (!media) throw new Error(`the worker would not take ${url}`);
-    const req = new Request(url, init);
-    return handleMediaRequest(ctx, { request: req, clientId: init.clientId ?? 'tab-1', media, trace: newTrace(), waitUntil: (p) => void pending.push(p) });
-  }
-  const mediaSeen = () => seen.filter((s) => !s.url.endsWith('/versions'));
-  // Downloads the store keeps run on after their response; tests wait for them to end.
-  const pending: Array<Promise<unknown>> = [];
-  const settled = () => Promise.all(pending);
-  return { ctx, sessions, seen, mediaSeen, asked, ask, request, settled };
-}
+import { HS, json, KEY, SCOPE, setup, type Route } from './workerHarness.js';
 
 describe('handleMediaRequest', () => {
   beforeEach(() => vi.restoreAllMocks());

@@ -1,0 +1,117 @@
+import { parseMxc } from '../src/mxc.js';
+import type { EncryptedMediaRequest } from './classifyMediaUrl.js';
+import { decryptStream } from './decryptRange.js';
+import type { RequestTrace } from './diagnostics.js';
+import type { AttachmentKey, EncryptionKeys } from './encryptionKeys.js';
+import { parseRangeHeader } from './rangeResponse.js';
+import { networkFallback, openDownload, type FetchUpstream, type StoreContext } from './serveThroughStore.js';
+import type { StoredSession } from './sessionStore.js';
+import type { SharedDownload } from './sharedDownload.js';
+import { downloadHasHash } from './verifyHash.js';
+
+/**
+ * How an encrypted attachment is served: its ciphertext comes through the media store (one
+ * download per file, kept on disk; the plaintext is never stored), its SHA-256 must match
+ * `hashes.sha256` before any byte of plaintext leaves the worker, and a range decrypts only the
+ * blocks it covers, so a video seeks with nothing more sent over the network.
+ */
+
+export interface EncryptedContext extends StoreContext {
+  keys: EncryptionKeys;
+  /** Checks under way or done, by store key and hash: many requests, one check. */
+  verified: Map<string, Promise<boolean>>;
+}
+
+export interface EncryptedAnswer {
+  /** The plaintext response, before the app-origin safety headers; or an error. */
+  response: Response;
+  /** The file name to serve it under, from the URL. */
+  fileName: string | undefined;
+}
+
+function jsonError(status: number, errcode: string, error: string): Response {
+  return new Response(JSON.stringify({ errcode, error }), {
+    status,
+    headers: { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' },
+  });
+}
+
+// Without a store, a file is checked whole in memory: images and documents fit, long videos do not.
+const MEMORY_CHECK_BYTES = 32 * 1024 * 1024;
+
+const HASH_MISMATCH = () =>
+  jsonError(502, 'MMS_HASH_MISMATCH', 'The encrypted file does not match its SHA-256 hash (hashes.sha256): nothing of it was decrypted, and its stored bytes were dropped.');
+
+/** Plaintext bytes `rangeHeader` asks for (or all), decrypted from `ciphertext` (a stream from byte `start`). */
+function decrypted(attachment: AttachmentKey, size: number, rangeHeader: string | null, ciphertext: (start: number, end: number) => ReadableStream<Uint8Array>, key: CryptoKey): Response {
+  const range = rangeHeader === null ? undefined : parseRangeHeader(rangeHeader, size);
+  const headers = new Headers({ 'Accept-Ranges': 'bytes', 'Content-Type': attachment.mimetype ?? 'application/octet-stream' });
+  if (range === 'unsatisfiable') {
+    headers.set('Content-Range', `bytes */${size}`);
+    return new Response(null, { status: 416, statusText: 'Range Not Satisfiable', headers });
+  }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  headers.set('Content-Length', String(end - start + 1));
+  const body = size === 0 ? null : ciphertext(start, end).pipeThrough(decryptStream(key, attachment.iv, start));
+  if (!range) return new Response(body, { status: 200, headers });
+  headers.set('Content-Range', `bytes ${start}-${end}/${size}`);
+  return new Response(body, { status: 206, statusText: 'Partial Content', headers });
+}
+
+export async function serveEncrypted(
+  ctx: EncryptedContext,
+  media: EncryptedMediaRequest,
+  session: StoredSession,
+  rangeHeader: string | null,
+  trace: RequestTrace,
+  fetchFile: (serverName: string, mediaId: string) => FetchUpstream,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Response> {
+  const attachment = await ctx.keys.find(session, media.fileId);
+  if (!attachment) {
+    trace.outcome = 'answered-by-worker';
+    return jsonError(404, 'MMS_UNKNOWN_KEY', "This encrypted media's key is not known here (the browser restarted the worker, or the link came from elsewhere): open it from the app again.");
+  }
+  const { serverName, mediaId } = parseMxc(attachment.file.url)!;
+  const fetchCiphertext = fetchFile(serverName, mediaId);
+  const key = `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`;
+  const opened = await openDownload(ctx, { key, sessionId: session.id, mediaName: attachment.file.url }, null, fetchCiphertext, waitUntil);
+  const cryptoKey = await attachment.key;
+
+  if ('response' in opened) {
+    // The store cannot keep it (no store here, as in a private window, or over storeBytes). A
+    // second download could differ from the one hashed, so the file is checked in memory, up to
+    // a bound, and served from there.
+    trace.source = 'network';
+    const response = opened.response;
+    if (!response.ok || !response.body) return response;
+    const size = Number(response.headers.get('Content-Length') ?? NaN);
+    if (!(size <= MEMORY_CHECK_BYTES)) {
+      void response.body.cancel();
+      trace.outcome = 'failed';
+      return jsonError(507, 'MMS_TOO_LARGE_TO_CHECK', `This encrypted file cannot be stored here (${ctx.store.unavailable ? 'the browser offers no storage' : 'it is larger than storeBytes'}), and is too large to check in memory: raise storeBytes, or load it with loadMedia in blob mode.`);
+    }
+    const ciphertext = new Uint8Array(await response.arrayBuffer());
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext));
+    if (digest.length !== attachment.sha256.length || digest.some((byte, i) => byte !== attachment.sha256[i])) return HASH_MISMATCH();
+    return decrypted(attachment, ciphertext.byteLength, rangeHeader, (start, end) => new Blob([ciphertext.subarray(start, end + 1)]).stream(), cryptoKey);
+  }
+
+  trace.source = opened.source;
+  const download: SharedDownload = opened.download;
+  const check = `${key} ${attachment.file.hashes.sha256}`;
+  let verified = ctx.verified.get(check);
+  if (!verified) {
+    verified = downloadHasHash(download, attachment.sha256, networkFallback(fetchCiphertext));
+    ctx.verified.set(check, verified);
+  }
+  if (!(await verified)) {
+    ctx.verified.delete(check);
+    download.stop();
+    await download.finished;
+    await ctx.store.delete(key).catch(() => undefined);
+    trace.outcome = 'failed';
+    return HASH_MISMATCH();
+  }
+  return decrypted(attachment, download.size, rangeHeader, (start, end) => download.read(start, end, networkFallback(fetchCiphertext)), cryptoKey);
+}
