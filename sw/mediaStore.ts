@@ -190,11 +190,17 @@ export class MediaStore {
   touch(key: string): void {
     const file = this.files.get(key);
     if (!file) return;
-    const record = { ...file, lastUsed: this.now() };
-    this.files.set(key, record);
+    const lastUsed = this.now();
+    this.files.set(key, { ...file, lastUsed });
     void this.database().then((db) => {
       if (!db) return;
-      db.transaction('files', 'readwrite').objectStore('files').put(record);
+      // Read and write in one transaction: a snapshot taken before a chunk write that commits
+      // first would put the file's old stored length back.
+      const files = db.transaction('files', 'readwrite').objectStore('files');
+      const current = files.get(key) as IDBRequest<StoredFile | undefined>;
+      current.onsuccess = () => {
+        if (current.result) files.put({ ...current.result, lastUsed });
+      };
     });
   }
 
