@@ -1,4 +1,4 @@
-import { MediaSwError, registerMediaWorker, type DiagnosticEntry, type MediaWorker } from '../src/index.js';
+import { MediaSwError, registerMediaWorker, type DiagnosticEntry, type EncryptedFile, type MediaWorker } from '../src/index.js';
 
 /**
  * The demo page: sign in, register the worker, and show every kind of media through it, with
@@ -8,9 +8,11 @@ import { MediaSwError, registerMediaWorker, type DiagnosticEntry, type MediaWork
 
 interface CatalogItem {
   mxc: string;
-  kind: 'photo' | 'animation' | 'video' | 'document' | 'avatar';
+  kind: 'photo' | 'animation' | 'video' | 'encrypted-video' | 'document' | 'avatar';
   fileName: string;
   contentType: string;
+  /** For attachments from an encrypted room: the event's EncryptedFile. */
+  file?: EncryptedFile;
 }
 
 interface Account {
@@ -151,20 +153,28 @@ async function renderMedia(): Promise<void> {
   }
 
   const video = items.find((i) => i.kind === 'video');
+  const encrypted = items.find((i) => i.kind === 'encrypted-video');
+  const bars: Record<string, string> = {};
   if (video) {
     $<HTMLVideoElement>('#video').src = legacyUrl(homeserver, video.mxc, 'download');
-    stopProgress?.();
-    stopProgress = await handle.onProgress((progress) => {
-      if (progress.media !== video.mxc) return;
-      const bar = $<HTMLProgressElement>('#video-progress');
-      bar.max = progress.total;
-      bar.value = progress.loaded;
-      $('#video-progress-text').textContent =
-        progress.loaded === progress.total
-          ? `${(progress.total / 1e6).toFixed(1)} MB downloaded once and kept by the worker: seeks and replays send nothing more`
-          : `${(progress.loaded / 1e6).toFixed(1)} of ${(progress.total / 1e6).toFixed(1)} MB downloaded`;
-    });
+    bars[video.mxc] = 'video';
   }
+  if (encrypted?.file) {
+    $<HTMLVideoElement>('#encrypted-video').src = handle.encryptedMediaUrl(encrypted.file, { mimetype: encrypted.contentType, filename: encrypted.fileName });
+    bars[encrypted.mxc] = 'encrypted-video';
+  }
+  stopProgress?.();
+  stopProgress = await handle.onProgress((progress) => {
+    const id = bars[progress.media];
+    if (!id) return;
+    const bar = $<HTMLProgressElement>(`#${id}-progress`);
+    bar.max = progress.total;
+    bar.value = progress.loaded;
+    $(`#${id}-progress-text`).textContent =
+      progress.loaded === progress.total
+        ? `${(progress.total / 1e6).toFixed(1)} MB downloaded once and kept by the worker: seeks and replays send nothing more`
+        : `${(progress.loaded / 1e6).toFixed(1)} of ${(progress.total / 1e6).toFixed(1)} MB downloaded`;
+  });
 
   const files = $('#files');
   files.replaceChildren();

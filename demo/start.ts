@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { createServer, type Plugin } from 'vite';
 import { sampleMedia } from './homeserver/samples.js';
+import { encryptAttachment } from 'matrix-encrypt-attachment';
 import { startHomeserver } from './homeserver/server.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -24,10 +25,16 @@ const homeserver = await startHomeserver({
   mediaFolder: process.env.MMS_MEDIA_FOLDER || undefined,
 });
 homeserver.register('demo', 'demo');
-const catalog: Array<{ mxc: string; kind: string; fileName: string; contentType: string; size: number }> = [];
+const catalog: Array<{ mxc: string; kind: string; fileName: string; contentType: string; size: number; file?: unknown }> = [];
 for (const sample of await sampleMedia()) {
   const mxc = homeserver.addMedia(sample.data, sample.contentType, sample.fileName);
   catalog.push({ mxc, kind: sample.kind, fileName: sample.fileName, contentType: sample.contentType, size: sample.data.length });
+  if (sample.kind === 'video') {
+    // The same video as an encrypted room holds it: ciphertext on the server, the key in the event.
+    const { data, info } = await encryptAttachment(sample.data.buffer.slice(sample.data.byteOffset, sample.data.byteOffset + sample.data.byteLength) as ArrayBuffer);
+    const encrypted = homeserver.addMedia(Buffer.from(data), 'application/octet-stream');
+    catalog.push({ mxc: encrypted, kind: 'encrypted-video', fileName: sample.fileName, contentType: sample.contentType, size: data.byteLength, file: { ...info, url: encrypted } });
+  }
 }
 
 /** Serves the sample list at /demo-catalog.json, so the page knows what the homeserver holds. */

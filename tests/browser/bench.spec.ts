@@ -21,6 +21,8 @@ test('the benchmark runs in quick mode and reports every strategy', async ({ bro
   expect(results.memory.streamedBytes).toBeGreaterThan(1_000_000);
   expect(results.sameOrigin.fetches).toBeGreaterThan(0);
   const markdown = readFileSync(resolve(out, 'latest.md'), 'utf8');
-  for (const heading of ['1. Gallery', '2. Video', '3. Memory', '4. Requests outside the media paths']) expect(markdown).toContain(heading);
+  expect(Object.keys(results.encrypted.gallery.ms)).toEqual(['worker', 'page']);
+  expect(results.encrypted.video.replayBytes).toBeGreaterThanOrEqual(0);
+  for (const heading of ['1. Gallery', '2. Video', '3. Encrypted media', '4. Memory', '5. Requests outside the media paths']) expect(markdown).toContain(heading);
   expect(readFileSync(resolve(out, 'latest.svg'), 'utf8')).toMatch(/^<svg /);
 });

@@ -91,6 +91,24 @@ test('the demo signs in and shows every kind of media through the worker', async
   // The demo's homeserver ignores Range: the worker downloads the video once, and says how far.
   await expect(page.locator('#video-progress-text')).toContainText('downloaded once and kept by the worker', { timeout: 15_000 });
   expect(await page.locator('#video-progress').evaluate((bar: HTMLProgressElement) => bar.value === bar.max && bar.max > 1_000_000)).toBe(true);
+  // The same video from an encrypted room: the worker verifies and decrypts it; it plays and seeks.
+  const encrypted = await page.evaluate(async () => {
+    const v = document.querySelector<HTMLVideoElement>('#encrypted-video')!;
+    if (v.readyState < 1) {
+      await new Promise((resolve, reject) => {
+        v.addEventListener('loadedmetadata', resolve, { once: true });
+        v.addEventListener('error', () => reject(new Error(`the encrypted video failed: ${v.error?.message}`)), { once: true });
+      });
+    }
+    const seeked = new Promise((r) => v.addEventListener('seeked', r, { once: true }));
+    v.currentTime = 20;
+    await seeked;
+    return { duration: v.duration, at: v.currentTime, src: v.src };
+  });
+  expect(encrypted.duration).toBeGreaterThan(29);
+  expect(encrypted.at).toBeGreaterThanOrEqual(19.5);
+  expect(encrypted.src).toContain('/matrix-media-sw/');
+  await expect(page.locator('#encrypted-video-progress-text')).toContainText('downloaded once and kept by the worker', { timeout: 15_000 });
 
   // A file link opened in a new tab goes through the worker, as the user's click would.
   const [tab] = await Promise.all([context.waitForEvent('page'), page.locator('#files li', { hasText: 'mountains.jpg' }).getByText('open in a new tab').click()]);

@@ -1,8 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'vite';
+import { resolve } from 'node:path';
 import { samplePng } from '../../demo/homeserver/png.js';
+import { sdkAppDir } from '../scenarios/testApps.js';
 import { startAppServer, type AppServer } from './appServer.js';
 import { expect, mediaRequests, test } from './fixtures.js';
 
@@ -14,9 +12,7 @@ let sdkApp: AppServer;
 
 test.beforeAll(async () => {
   test.setTimeout(180_000);
-  const out = mkdtempSync(join(tmpdir(), 'mms-sdk-app-'));
-  await build({ configFile: false, logLevel: 'warn', root: resolve(ROOT, 'tests/sdk-app'), build: { outDir: out, emptyOutDir: true, minify: false } });
-  sdkApp = await startAppServer([out, resolve(ROOT, 'dist')]);
+  sdkApp = await startAppServer([await sdkAppDir(), resolve(ROOT, 'dist')]);
 });
 
 test.afterAll(async () => {

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { samplePng } from '../../demo/homeserver/png.js';
-import { workboxAppFiles } from '../scenarios/workboxApp.js';
+import { workboxAppFiles } from '../scenarios/testApps.js';
 import { startAppServer, type AppServer } from './appServer.js';
 import { expect, mediaRequests, register, test } from './fixtures.js';
 

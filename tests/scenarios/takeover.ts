@@ -4,7 +4,7 @@ import type { Homeserver } from '../../demo/homeserver/server.js';
 import type { AppServer } from '../browser/appServer.js';
 import type { Engine, PageDriver } from './driver.js';
 import { WAIT_FOR_READY } from './driver.js';
-import { workboxAppFiles } from './workboxApp.js';
+import { workboxAppFiles } from './testApps.js';
 
 /**
  * Adopted by a real client: every app that would use the add-on ships its own worker at the site

@@ -1,6 +1,6 @@
 // A small matrix-js-sdk client wired to matrix-media-sw as the README's recipe says.
 import { createClient, type MatrixClient } from 'matrix-js-sdk';
-import { registerMediaWorker, type MediaWorker } from 'matrix-media-sw';
+import { registerMediaWorker, type EncryptedFile, type MediaWorker } from 'matrix-media-sw';
 import { loadImage } from '../browser/pages/helpers.js';
 
 declare global {
@@ -10,6 +10,8 @@ declare global {
     workerRefreshes: number;
     start(homeserverUrl: string, userId: string, accessToken: string, refreshToken: string): Promise<void>;
     loadImage(src: string): Promise<{ ok: boolean; width: number; height: number }>;
+    sendAttachment(roomId: string, msgtype: 'm.image' | 'm.video', body: string, file: EncryptedFile, mimetype: string): Promise<string>;
+    attachmentUrl(roomId: string, eventId: string): Promise<string>;
     ready: boolean;
   }
 }
@@ -45,5 +47,20 @@ window.start = async (homeserverUrl, userId, accessToken, refreshToken) => {
 };
 
 window.loadImage = loadImage;
+
+// An encrypted room's attachment event: the content carries `file` (an EncryptedFile), not `url`.
+window.sendAttachment = async (roomId, msgtype, body, file, mimetype) => {
+  const content = { msgtype, body, file, info: { mimetype } };
+  const { event_id } = await window.client.sendMessage(roomId, content as never);
+  return event_id;
+};
+
+// The README's recipe: read the event back with the SDK and show it through the worker.
+window.attachmentUrl = async (roomId, eventId) => {
+  const event = await window.client.fetchRoomEvent(roomId, eventId);
+  const content = event.content as { body: string; file?: EncryptedFile; url?: string; info?: { mimetype?: string } };
+  if (content.file) return window.media.encryptedMediaUrl(content.file, { mimetype: content.info?.mimetype, filename: content.body });
+  return window.media.mediaUrl(content.url!, { filename: content.body });
+};
 
 window.ready = true;

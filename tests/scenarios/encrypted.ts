@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { encryptAttachment } from 'matrix-encrypt-attachment';
+import { samplePng } from '../../demo/homeserver/png.js';
+import type { Homeserver } from '../../demo/homeserver/server.js';
+import type { EncryptedFile } from '../../src/encryptedFile.js';
+import type { PageDriver } from './driver.js';
+import { PLAY_AND_SEEK, storeContents, untilStored, VIDEO } from './store.js';
+import type { Scenario } from './takeover.js';
+
+/**
+ * Encrypted attachments decrypted in the worker. The fixtures are encrypted by
+ * matrix-encrypt-attachment (an implementation independent of ours, on Node's crypto) and
+ * uploaded as ciphertext, as a client in an encrypted room does; the homeserver ignores Range and
+ * sends no-cache, so only the worker's store can spare a second download.
+ */
+
+export interface Attachment {
+  file: EncryptedFile;
+  plain: Buffer;
+  ciphertextBytes: number;
+}
+
+/** Encrypts `plain` and uploads the ciphertext; `tamper` flips one bit of it after hashing. */
+export async function uploadEncrypted(homeserver: Homeserver, plain: Buffer, tamper = false): Promise<Attachment> {
+  const { data, info } = await encryptAttachment(plain.buffer.slice(plain.byteOffset, plain.byteOffset + plain.byteLength) as ArrayBuffer);
+  const ciphertext = Buffer.from(data);
+  if (tamper) ciphertext[100] ^= 1;
+  const mxc = homeserver.addMedia(ciphertext, 'application/octet-stream');
+  return { file: { ...(info as unknown as EncryptedFile), url: mxc }, plain, ciphertextBytes: ciphertext.length };
+}
+
+/** A text file with a marker no other file has: a scan of storage looks for it. */
+export function markedText(): { plain: Buffer; marker: string } {
+  const marker = `PLAINTEXT-MARKER-${randomBytes(12).toString('hex')}`;
+  return { plain: Buffer.from(`${marker}\n${'secret minutes of the meeting. '.repeat(200)}`), marker };
+}
+
+const REGISTER = 'const r = await window.register(args); if (!r.ok) throw new Error(r.message);';
+const URL_OF = 'return window.handles[window.handles.length - 1].encryptedMediaUrl(args.file, args.options);';
+
+async function signedIn(d: PageDriver, homeserver: Homeserver): Promise<string> {
+  Object.assign(homeserver.config, { rangeSupport: false, mediaCacheControl: 'no-cache' });
+  const token = homeserver.register('alice', 'pw');
+  await d.run(REGISTER, { homeserverUrl: homeserver.url, accessToken: token });
+  return token;
+}
+
+const encryptedUrl = (d: PageDriver, file: EncryptedFile, options: Record<string, string>) => d.run<string>(URL_OF, { file, options });
+
+/** Fetches `url` in the page: status, headers that matter, and the body as base64. */
+function fetchInPage(d: PageDriver, url: string) {
+  return d.run<{ status: number; type: string | null; disposition: string | null; body: string }>(
+    `const r = await fetch(args);
+     const bytes = new Uint8Array(await r.arrayBuffer());
+     let binary = ''; for (const b of bytes) binary += String.fromCharCode(b);
+     return { status: r.status, type: r.headers.get('Content-Type'), disposition: r.headers.get('Content-Disposition'), body: btoa(binary) };`,
+    url,
+  );
+}
+
+const mediaGets = (homeserver: Homeserver, from = 0) => homeserver.log.slice(from).filter((r) => r.method === 'GET' && r.path.includes('/media/'));
+
+/** Every IndexedDB record and Cache Storage body of the origin, as one latin1 string to search. */
+export function everythingStored(d: PageDriver): Promise<string> {
+  return d.run(`
+    const out = [];
+    const text = (value) => {
+      if (value instanceof ArrayBuffer) value = new Uint8Array(value);
+      if (ArrayBuffer.isView(value)) { let s = ''; const b = new Uint8Array(value.buffer, value.byteOffset, value.byteLength); for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]); return s; }
+      if (value && typeof value === 'object') return Object.values(value).map(text).join(' ') + ' ' + Object.keys(value).join(' ');
+      return String(value);
+    };
+    for (const { name } of await indexedDB.databases()) {
+      const db = await new Promise((ok, fail) => { const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+      for (const store of db.objectStoreNames) {
+        const all = await new Promise((ok) => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => ok(r.result); });
+        out.push(...all.map(text));
+      }
+      db.close();
+    }
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) out.push(text(await (await cache.match(request)).arrayBuffer()));
+    }
+    return out.join('\\n');`);
+}
+
+export const encryptedScenarios: Scenario[] = [
+  {
+    title: 'an encrypted image, its thumbnail and a file are shown and downloaded under their names, with no key in any URL',
+    async run({ driver: d, homeserver }) {
+      await signedIn(d, homeserver);
+      const image = await uploadEncrypted(homeserver, samplePng(64, 48, 1));
+      const thumbnail = await uploadEncrypted(homeserver, samplePng(16, 12, 2));
+      const text = markedText();
+      const document = await uploadEncrypted(homeserver, text.plain);
+      const imageUrl = await encryptedUrl(d, image.file, { mimetype: 'image/png', filename: 'holiday.png' });
+      const thumbUrl = await encryptedUrl(d, thumbnail.file, { mimetype: 'image/png' });
+      const docUrl = await encryptedUrl(d, document.file, { mimetype: 'application/x-minutes', filename: 'minutes.txt' });
+      for (const [url, file] of [[imageUrl, image.file], [thumbUrl, thumbnail.file], [docUrl, document.file]] as const) {
+        assert.ok(!url.includes(file.key.k) && !url.includes(file.iv) && !url.includes(encodeURIComponent(file.iv)), `no key material in ${url}`);
+      }
+      assert.deepEqual(await d.run('return window.loadImage(args);', imageUrl), { ok: true, width: 64, height: 48 });
+      assert.deepEqual(await d.run('return window.loadImage(args);', thumbUrl), { ok: true, width: 16, height: 12 });
+      const saved = await fetchInPage(d, docUrl);
+      assert.equal(saved.status, 200);
+      assert.equal(saved.type, 'application/x-minutes');
+      assert.equal(saved.disposition, `attachment; filename="minutes.txt"; filename*=UTF-8''minutes.txt`);
+      assert.equal(Buffer.from(saved.body, 'base64').toString(), text.plain.toString());
+      const photo = await fetchInPage(d, imageUrl);
+      assert.equal(photo.disposition, `inline; filename="holiday.png"; filename*=UTF-8''holiday.png`);
+      assert.ok(Buffer.from(photo.body, 'base64').equals(image.plain));
+    },
+  },
+  {
+    title: 'an encrypted video plays and seeks; after a reload it all loads again with no request to the homeserver',
+    async run({ driver: d, homeserver, note }) {
+      const token = await signedIn(d, homeserver);
+      const video = await uploadEncrypted(homeserver, VIDEO);
+      const image = await uploadEncrypted(homeserver, samplePng(40, 30, 3));
+      const src = await encryptedUrl(d, video.file, { mimetype: 'video/webm', filename: 'clip.webm' });
+      assert.deepEqual(await d.run(PLAY_AND_SEEK, { src, at: 0.9 }), { loaded: 'loadedmetadata', seeked: 'seeked', at: 27, played: true });
+      assert.equal((await d.run<{ ok: boolean }>('return window.loadImage(args);', await encryptedUrl(d, image.file, { mimetype: 'image/png' }))).ok, true);
+      await untilStored(d, video.file.url, video.ciphertextBytes);
+      const sent = mediaGets(homeserver).reduce((sum, r) => sum + r.bytes, 0);
+      note(`the homeserver sent ${sent} bytes for a ${video.ciphertextBytes}-byte video and a small image`);
+      assert.ok(sent <= (video.ciphertextBytes + image.ciphertextBytes) * 1.05, `sent ${sent} bytes`);
+
+      const before = homeserver.log.length;
+      await d.reload();
+      await d.run(REGISTER, { homeserverUrl: homeserver.url, accessToken: token });
+      const again = await encryptedUrl(d, video.file, { mimetype: 'video/webm', filename: 'clip.webm' });
+      assert.equal(again, src, 'the same URL after a reload');
+      assert.deepEqual(await d.run(PLAY_AND_SEEK, { src: again, at: 0.5 }), { loaded: 'loadedmetadata', seeked: 'seeked', at: 15, played: true });
+      assert.deepEqual(mediaGets(homeserver, before), [], 'no request to the homeserver after the reload');
+    },
+  },
+  {
+    title: 'a tampered ciphertext shows nothing, and its response carries no plaintext',
+    async run({ driver: d, homeserver }) {
+      await signedIn(d, homeserver);
+      const text = markedText();
+      const bad = await uploadEncrypted(homeserver, text.plain, true);
+      const url = await encryptedUrl(d, bad.file, { mimetype: 'text/plain' });
+      const response = await fetchInPage(d, url);
+      assert.equal(response.status, 502);
+      const body = Buffer.from(response.body, 'base64').toString();
+      assert.equal(JSON.parse(body).errcode, 'MMS_HASH_MISMATCH');
+      assert.ok(!body.includes(text.marker));
+      const image = await uploadEncrypted(homeserver, samplePng(20, 20, 4), true);
+      assert.deepEqual(await d.run('return window.loadImage(args);', await encryptedUrl(d, image.file, { mimetype: 'image/png' })), { ok: false, width: 0, height: 0 });
+      assert.deepEqual(await storeContents(d), []);
+    },
+  },
+  {
+    title: 'no IndexedDB database or Cache Storage entry of the origin ever holds a key or plaintext; signOut leaves no ciphertext and the URLs stop serving',
+    async run({ driver: d, homeserver }) {
+      await signedIn(d, homeserver);
+      const text = markedText();
+      const document = await uploadEncrypted(homeserver, text.plain);
+      const url = await encryptedUrl(d, document.file, { mimetype: 'text/plain', filename: 'minutes.txt' });
+      assert.equal((await fetchInPage(d, url)).status, 200);
+      await untilStored(d, document.file.url, document.ciphertextBytes);
+      const stored = await everythingStored(d);
+      assert.ok(stored.length > document.ciphertextBytes, 'the scan sees the stored ciphertext');
+      const rawKey = Buffer.from(document.file.key.k, 'base64url').toString('latin1');
+      for (const [what, secret] of [['the key', document.file.key.k], ['the raw key', rawKey], ['the IV', document.file.iv], ['plaintext', text.marker]] as const) {
+        assert.ok(!stored.includes(secret), `${what} found in storage`);
+      }
+      await d.run('await window.handles[window.handles.length - 1].signOut();');
+      assert.deepEqual(await storeContents(d), []);
+      assert.notEqual((await fetchInPage(d, url)).status, 200);
+    },
+  },
+];
