@@ -75,6 +75,8 @@ export class MediaStore {
   private readonly files = new Map<string, StoredFile>();
   private opened: Promise<IDBDatabase | undefined> | undefined;
   private limit: number | undefined;
+  // The default limit asks the browser for its quota; once is enough, not once per chunk.
+  private defaultLimit: Promise<number> | undefined;
 
   constructor(options: MediaStoreOptions = {}) {
     this.name = options.name ?? 'matrix-media-sw-store';
@@ -132,8 +134,8 @@ export class MediaStore {
   /** The most bytes kept at once: `storeBytes`, else the smaller of 1 GiB and a tenth of the quota. */
   async limitBytes(): Promise<number> {
     if (this.limit !== undefined) return this.limit;
-    const quota = await this.quota();
-    return quota ? Math.min(DEFAULT_LIMIT_CAP, Math.floor(quota / 10)) : DEFAULT_LIMIT_CAP;
+    this.defaultLimit ??= this.quota().then((quota) => (quota ? Math.min(DEFAULT_LIMIT_CAP, Math.floor(quota / 10)) : DEFAULT_LIMIT_CAP));
+    return this.defaultLimit;
   }
 
   async setLimit(bytes: number): Promise<void> {

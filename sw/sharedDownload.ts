@@ -41,6 +41,8 @@ export class SharedDownload {
   private state: State = 'idle';
   /** The chunk being filled: its index, bytes and how many have arrived. */
   private current: { index: number; bytes: Uint8Array; filled: number } | undefined;
+  /** The full chunk being written to the store, readable from memory until it is. */
+  private writing: { index: number; bytes: Uint8Array; filled: number } | undefined;
   private readers = 0;
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private wake: Array<() => void> = [];
@@ -152,10 +154,11 @@ export class SharedDownload {
     for (;;) {
       const index = Math.floor(position / chunkBytes);
       const chunkStart = index * chunkBytes;
-      const current = this.current;
-      if (current && current.index === index && position < chunkStart + current.filled) {
-        // A view, not a copy: the filled part of a chunk never changes.
-        return current.bytes.subarray(position - chunkStart, Math.min(current.filled, end + 1 - chunkStart));
+      for (const inMemory of [this.current, this.writing]) {
+        if (inMemory && inMemory.index === index && position < chunkStart + inMemory.filled) {
+          // A view, not a copy: the filled part of a chunk never changes.
+          return inMemory.bytes.subarray(position - chunkStart, Math.min(inMemory.filled, end + 1 - chunkStart));
+        }
       }
       if (position < this.file.stored) {
         const chunk = await this.options.store.readChunk(this.key, index);
@@ -178,6 +181,7 @@ export class SharedDownload {
     const chunkBytes = this.options.store.chunkBytes;
     let position = offset;
     const reader = this.upstream!;
+    let writing: Promise<void> = Promise.resolve();
     while (this.state === 'running') {
       const { done, value } = await reader.read();
       if (done || this.state !== 'running') break;
@@ -202,13 +206,21 @@ export class SharedDownload {
         position += take;
         this.notify();
         if (current.filled === current.bytes.byteLength) {
-          await this.options.store.writeChunk(this.file, index, current.bytes, this.options.busy());
-          this.file = { ...this.file, stored: index * chunkBytes + current.bytes.byteLength };
+          // One write in flight while the next chunk fills: the network need not wait for each
+          // commit, and memory holds at most two chunks.
+          await writing;
+          this.writing = current;
           this.current = undefined;
-          this.reportProgress();
+          writing = this.options.store.writeChunk(this.file, index, current.bytes, this.options.busy()).then(() => {
+            this.file = { ...this.file, stored: index * chunkBytes + current.bytes.byteLength };
+            this.writing = undefined;
+            this.reportProgress();
+            this.notify();
+          });
         }
       }
     }
+    await writing;
     this.end(this.file.stored >= this.size ? 'done' : this.state === 'running' ? 'failed' : this.state);
   }
 
@@ -226,6 +238,7 @@ export class SharedDownload {
     clearTimeout(this.lingerTimer);
     void this.upstream?.cancel().catch(() => undefined);
     this.current = undefined;
+    this.writing = undefined;
     this.reportProgress(true);
     this.notify();
     this.options.onEnd?.();
