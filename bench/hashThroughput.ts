@@ -4,18 +4,14 @@
  * in memory). Each candidate hashes 64 MiB in 1 MiB pieces in a module worker, in Chromium and
  * Firefox; WebCrypto's one-shot digest is the reference. The choice is in sw/verifyHash.ts.
  */
-import { chromium, firefox, type Browser } from '@playwright/test';
 import { resolve } from 'node:path';
 import { startAppServer } from '../tests/browser/appServer.js';
+import { ENGINES } from './engines.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const app = await startAppServer([resolve(ROOT, 'tests/browser/pages'), ROOT]);
-const engines: Array<[string, () => Promise<Browser>]> = [
-  ['Chromium', () => chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--disable-gpu'] })],
-  ['Firefox', () => firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr' } as Parameters<typeof firefox.launch>[0])],
-];
 try {
-  for (const [name, launch] of engines) {
+  for (const [name, launch] of ENGINES) {
     const browser = await launch();
     const page = await browser.newPage();
     await page.goto(`${app.url}/index.html`);

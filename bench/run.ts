@@ -3,22 +3,27 @@
  * Chromium, against the embedded homeserver on another origin on loopback. Medians over
  * repetitions; ratios computed pair by pair within a repetition. Writes a markdown table, JSON
  * and an SVG chart. `--quick` runs tiny sizes in seconds (the test suite does, to keep this
- * working); `--out DIR` chooses where the results go (default bench/results).
+ * working) and writes to a temporary folder; `--out DIR` chooses where the results go (default
+ * bench/results). The video runs also in Firefox ESR, against the server that ignores Range.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from '@playwright/test';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, firefox, type Browser, type BrowserContext, type CDPSession, type Page } from '@playwright/test';
 import { randomBytes } from 'node:crypto';
 import { encodePng } from '../demo/homeserver/png.js';
 import { startHomeserver, type Homeserver } from '../demo/homeserver/server.js';
 import { startAppServer, type AppServer } from '../tests/browser/appServer.js';
 import { renderReport, type BenchResults, type Stat } from './report.js';
 import { largeVideo } from './video.js';
+import { encryptedRuns } from './encryptedRuns.js';
+import { VIDEO_STRATEGIES, videoRun, type VideoStrategy } from './videoRuns.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
 const outIndex = process.argv.indexOf('--out');
-const outDir = resolve(ROOT, outIndex > 0 ? process.argv[outIndex + 1]! : 'bench/results');
+// A quick run is not for quoting: it never replaces the committed results unless told where to go.
+const outDir = outIndex > 0 ? resolve(ROOT, process.argv[outIndex + 1]!) : quick ? mkdtempSync(join(tmpdir(), 'mms-bench-')) : resolve(ROOT, 'bench/results');
 
 const SIZES = quick
   ? { images: 20, reps: 2, videoMb: 0, streamMb: 0, sameOrigin: 30 }
@@ -101,47 +106,17 @@ async function gallery(browser: Browser, app: AppServer, hs: Homeserver, token: 
   };
 }
 
-async function video(browser: Browser, app: AppServer, rangeSupport: boolean, data: Buffer) {
-  const hs = await startHomeserver({ rangeSupport, freezeNewMedia: false });
+/**
+ * Heap of the worker's JS (CDP on the service worker target) while a video of `data` is opened
+ * and sought against a server that ignores Range, so the worker downloads and stores it whole,
+ * then played again from the store after a reload.
+ */
+async function workerMemory(browser: Browser, app: AppServer, data: Buffer) {
+  const hs = await startHomeserver({ rangeSupport: false, freezeNewMedia: false });
   try {
     const token = hs.register('bench', 'pw');
     const mxc = hs.addMedia(data, 'video/webm', 'big.webm');
     const url = `${hs.url}/_matrix/media/v3/download/${mxc.slice(6)}`;
-    const rows: Record<string, { metadataMs: Stat; seekMs: Stat; seekBytes: Stat; seekShare: number; totalBytes: Stat }> = {};
-    for (const [key, setup] of [['c', 'mms-warm'], ['e', 'ask-page'], ['direct', 'none']] as const) {
-      const metadata: number[] = [];
-      const seek: number[] = [];
-      const bytes: number[] = [];
-      const total: number[] = [];
-      for (let rep = 0; rep < Math.max(1, Math.min(3, SIZES.reps)); rep++) {
-        const { context, page } = await newPage(browser, app);
-        await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), [setup, hs.url, token] as const);
-        const from = hs.log.length;
-        const result = await page.evaluate(([u]) => (window as any).videoSeek(u, 0.9), [url] as const);
-        await new Promise((r) => setTimeout(r, 500));
-        await context.close();
-        await new Promise((r) => setTimeout(r, 300));
-        metadata.push(result.metadataMs);
-        seek.push(result.seekMs);
-        const gets = hs.log.slice(from).filter((r) => r.method === 'GET' && r.path.includes('/media/'));
-        bytes.push(gets.filter((r) => r.time >= result.seekAt).reduce((sum, r) => sum + r.bytes, 0));
-        total.push(gets.reduce((sum, r) => sum + r.bytes, 0));
-      }
-      const seekBytes = stat(bytes);
-      rows[key] = { metadataMs: stat(metadata), seekMs: stat(seek), seekBytes, seekShare: seekBytes.median / data.length, totalBytes: stat(total) };
-    }
-    return { rangeSupport, fileBytes: data.length, rows };
-  } finally {
-    await hs.close();
-  }
-}
-
-/** Heap of the worker's JS while `mb` MB stream through it (CDP on the service worker target). */
-async function workerMemory(browser: Browser, app: AppServer, data: Buffer) {
-  const hs = await startHomeserver({ freezeNewMedia: false });
-  try {
-    const token = hs.register('bench', 'pw');
-    const mxc = hs.addMedia(data, 'video/webm', 'big.webm');
     const { context, page } = await newPage(browser, app);
     await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), ['mms-warm', hs.url, token] as const);
     const cdp: CDPSession = await browser.newBrowserCDPSession();
@@ -150,31 +125,43 @@ async function workerMemory(browser: Browser, app: AppServer, data: Buffer) {
     if (!target) throw new Error('no service worker target to measure');
     const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })) as { sessionId: string };
     let nextId = 1;
-    const pending = new Map<number, (value: { usedSize: number }) => void>();
+    const pending = new Map<number, (value: { usedSize: number; backingStorageSize?: number }) => void>();
     cdp.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
       const message = JSON.parse(event.message) as { id?: number; result?: { usedSize: number } };
       if (message.id !== undefined) pending.get(message.id)?.(message.result!);
     });
+    // The JS heap, and the array buffers beside it (garbage among them until collected).
     const heap = () =>
-      new Promise<number>((resolveHeap) => {
+      new Promise<{ heap: number; all: number }>((resolveHeap) => {
         const id = nextId++;
-        pending.set(id, (result) => resolveHeap(result.usedSize));
+        pending.set(id, (result) => resolveHeap({ heap: result.usedSize, all: result.usedSize + (result.backingStorageSize ?? 0) }));
         void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) });
       });
     const baseline = await heap();
-    let peak = baseline;
+    let peak = baseline.heap;
+    let peakAll = baseline.all;
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        peak = Math.max(peak, await heap());
+        const now = await heap();
+        peak = Math.max(peak, now.heap);
+        peakAll = Math.max(peakAll, now.all);
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const streamed = await page.evaluate(([u]) => (window as any).stream(u), [`${hs.url}/_matrix/media/v3/download/${mxc.slice(6)}`] as const);
+    const openAndSeek = () => page.evaluate(([u]) => (window as any).videoSeek(u, 0.9), [url] as const);
+    await openAndSeek();
+    // Until the worker's download has stored the whole file.
+    while (hs.log.some((r) => r.method === 'GET' && r.path.includes('/media/') && !r.closed)) await new Promise((r) => setTimeout(r, 100));
+    const downloaded = hs.log.filter((r) => r.method === 'GET' && r.path.includes('/media/')).reduce((total, r) => total + r.bytes, 0);
+    await page.reload();
+    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+    await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), ['mms-warm', hs.url, token] as const);
+    await openAndSeek();
     sampling = false;
     await sampler;
     await context.close();
-    return { streamedBytes: streamed as number, baselineBytes: baseline, peakBytes: peak, growthBytes: peak - baseline };
+    return { streamedBytes: downloaded, baselineBytes: baseline.heap, peakBytes: peak, growthBytes: peak - baseline.heap, withBuffersGrowthBytes: peakAll - baseline.all };
   } finally {
     await hs.close();
   }
@@ -208,19 +195,33 @@ async function main(): Promise<void> {
     console.log(`gallery: ${SIZES.images} images × 6 strategies × ${SIZES.reps} repetitions…`);
     const galleryResults = await gallery(browser, app, hs, token, mxcs);
     const videoData = quick ? readFileSync(resolve(ROOT, 'demo/media/sample-video.webm')) : largeVideo(SIZES.videoMb);
-    console.log(`video: ${(videoData.length / 1e6).toFixed(0)} MB, seek to 90 %…`);
-    const videoResults = [await video(browser, app, true, videoData), await video(browser, app, false, videoData)];
-    console.log('memory: streaming through the worker…');
+    console.log(`video: ${(videoData.length / 1e6).toFixed(0)} MB, seek to 90 %, reload, again…`);
+    const videoReps = Math.max(1, Math.min(3, SIZES.reps));
+    const all = Object.keys(VIDEO_STRATEGIES) as VideoStrategy[];
+    const videoResults = [
+      await videoRun(browser, 'Chromium', app, true, videoData, all, videoReps, stat),
+      await videoRun(browser, 'Chromium', app, false, videoData, all, videoReps, stat),
+    ];
+    const firefoxBrowser = await firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr' } as Parameters<typeof firefox.launch>[0]);
+    try {
+      videoResults.push(await videoRun(firefoxBrowser, 'Firefox', app, false, videoData, all, videoReps, stat));
+    } finally {
+      await firefoxBrowser.close();
+    }
+    console.log(`encrypted: ${SIZES.images} images and the video, in the worker and in the page…`);
+    const encrypted = await encryptedRuns(browser, app, mxcs.map((_, i) => noisyPng(i)), videoData, SIZES.reps, stat);
+    console.log('memory: a video downloaded, stored and played again through the worker…');
     const memory = await workerMemory(browser, app, videoData);
     console.log(`requests outside the media paths: ${SIZES.sameOrigin} same-origin fetches…`);
     const outside = await sameOrigin(browser, app, hs, token);
     const results: BenchResults = {
       date: new Date().toISOString(),
       quick,
-      browser: `Chromium ${browser.version()}`,
+      browser: `Chromium ${browser.version()} (video also in Firefox ESR)`,
       durationS: 0,
       gallery: galleryResults,
       video: videoResults,
+      encrypted,
       memory,
       sameOrigin: outside,
     };

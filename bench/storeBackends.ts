@@ -5,9 +5,9 @@
  * (one Response per chunk), inside a dedicated worker, in Chromium and Firefox. Prints MiB/s and
  * milliseconds; the choice and its reasons are in sw/mediaStore.ts.
  */
-import { chromium, firefox, type Browser } from '@playwright/test';
 import { resolve } from 'node:path';
 import { startAppServer } from '../tests/browser/appServer.js';
+import { ENGINES } from './engines.js';
 
 const WORKER = `
 const CHUNKS = 64, SIZE = 1 << 20;
@@ -74,12 +74,8 @@ onmessage = async () => {
 
 const ROOT = resolve(import.meta.dirname, '..');
 const app = await startAppServer([resolve(ROOT, 'tests/browser/pages')]);
-const engines: Array<[string, () => Promise<Browser>]> = [
-  ['Chromium', () => chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--disable-gpu'] })],
-  ['Firefox', () => firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr' } as Parameters<typeof firefox.launch>[0])],
-];
 try {
-  for (const [name, launch] of engines) {
+  for (const [name, launch] of ENGINES) {
     const browser = await launch();
     const page = await browser.newPage();
     await page.goto(`${app.url}/index.html`);

@@ -1,0 +1,206 @@
+import type { Browser, CDPSession, Page } from '@playwright/test';
+import { encryptAttachment } from 'matrix-encrypt-attachment';
+import { startHomeserver, type Homeserver } from '../demo/homeserver/server.js';
+import type { EncryptedFile } from '../src/encryptedFile.js';
+import type { AppServer } from '../tests/browser/appServer.js';
+import type { Stat } from './report.js';
+
+/**
+ * Encrypted media, side by side: the worker (verify and decrypt in the worker, through its
+ * store) against what clients do today in the page (fetch with the header, verify and decrypt
+ * whole with matrix-encrypt-attachment, blob URL). In Chromium: long tasks and heaps are read
+ * through its DevTools protocol. The homeserver ignores Range and sends no-cache, as a test of
+ * "no second download" must.
+ */
+
+type StatOf = (values: number[]) => Stat;
+type Mode = 'worker' | 'page';
+const MODES: Mode[] = ['worker', 'page'];
+
+export interface EncryptedResults {
+  gallery: { images: number; ms: Record<Mode, Stat>; longTaskMs: Record<Mode, Stat>; ratio: Stat };
+  video: {
+    fileBytes: number;
+    firstFrameMs: Record<Mode, Stat>;
+    firstFrameRatio: Stat;
+    /** Peak JS heap plus array buffers of the page, while the video loads and plays. */
+    pagePeakBytes: Record<Mode, Stat>;
+    /** Growth of the worker's JS heap, and of its JS heap plus array buffers (garbage included until collected). */
+    workerHeapGrowthBytes: number;
+    workerHeapAndBuffersGrowthBytes: number;
+    /** The same, after forcing a garbage collection at the end: what the worker really keeps. */
+    workerAfterCollectionGrowthBytes: number;
+    /** Bytes sent for the seek after the first play, and for a replay after a reload (worker). */
+    seekBytes: number;
+    replayBytes: number;
+  };
+}
+
+async function encryptAndUpload(hs: Homeserver, plain: Buffer): Promise<EncryptedFile> {
+  const { data, info } = await encryptAttachment(plain.buffer.slice(plain.byteOffset, plain.byteOffset + plain.byteLength) as ArrayBuffer);
+  return { ...(info as unknown as EncryptedFile), url: hs.addMedia(Buffer.from(data), 'application/octet-stream') };
+}
+
+async function openPage(browser: Browser, app: AppServer, hs: Homeserver, token: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${app.url}/bench/page.html`);
+  await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+  await page.evaluate(([h, t]) => (window as any).setupStrategy('mms-warm', h, t), [hs.url, token] as const);
+  return { context, page };
+}
+
+/** Samples a target's heap (JS heap plus array buffer backing stores) until stopped; resolves to the peak. */
+function heapSampler(send: (method: string) => Promise<{ usedSize: number; backingStorageSize?: number }>) {
+  let sampling = true;
+  let peak = 0;
+  let peakHeap = 0;
+  let first: { heap: number; all: number } | undefined;
+  const done = (async () => {
+    while (sampling) {
+      const { usedSize, backingStorageSize = 0 } = await send('Runtime.getHeapUsage');
+      first ??= { heap: usedSize, all: usedSize + backingStorageSize };
+      peak = Math.max(peak, usedSize + backingStorageSize);
+      peakHeap = Math.max(peakHeap, usedSize);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return async () => {
+    sampling = false;
+    await done;
+    await send('HeapProfiler.collectGarbage');
+    const after = await send('Runtime.getHeapUsage');
+    const kept = after.usedSize + (after.backingStorageSize ?? 0) - (first?.all ?? 0);
+    return { peak, growth: peak - (first?.all ?? peak), heapGrowth: peakHeap - (first?.heap ?? peakHeap), kept };
+  };
+}
+
+async function pageCdp(page: Page): Promise<CDPSession> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Runtime.enable');
+  return cdp;
+}
+
+/** The worker's target, for its heap. */
+async function workerHeap(browser: Browser) {
+  const cdp = await browser.newBrowserCDPSession();
+  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: Array<{ targetId: string; type: string; url: string }> };
+  const target = targetInfos.find((t) => t.type === 'service_worker' && t.url.endsWith('/matrix-media-sw.js'));
+  if (!target) throw new Error('no service worker target to measure');
+  const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })) as { sessionId: string };
+  let nextId = 1;
+  const pending = new Map<number, (value: { usedSize: number; backingStorageSize?: number }) => void>();
+  cdp.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
+    const message = JSON.parse(event.message) as { id?: number; result?: { usedSize: number } };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result!);
+  });
+  return (method: string) =>
+    new Promise<{ usedSize: number; backingStorageSize?: number }>((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) });
+    });
+}
+
+const mediaBytes = (hs: Homeserver, from: number, to = hs.log.length) =>
+  hs.log.slice(from, to).filter((r) => r.method === 'GET' && r.path.includes('/media/')).reduce((sum, r) => sum + r.bytes, 0);
+
+async function settle(hs: Homeserver): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  await new Promise((r) => setTimeout(r, 200));
+  while (Date.now() < deadline && hs.log.some((r) => r.method === 'GET' && r.path.includes('/media/') && !r.closed)) await new Promise((r) => setTimeout(r, 100));
+}
+
+export async function encryptedRuns(
+  browser: Browser,
+  app: AppServer,
+  images: Buffer[],
+  video: Buffer,
+  reps: number,
+  stat: StatOf,
+): Promise<EncryptedResults> {
+  const hs = await startHomeserver({ rangeSupport: false, freezeNewMedia: false, mediaCacheControl: 'no-cache' });
+  try {
+    const token = hs.register('bench', 'pw');
+    const files = await Promise.all(images.map((png) => encryptAndUpload(hs, png)));
+    const gallery = { ms: { worker: [] as number[], page: [] as number[] }, long: { worker: [] as number[], page: [] as number[] }, ratio: [] as number[] };
+    for (let rep = 0; rep < reps; rep++) {
+      const round = {} as Record<Mode, number>;
+      for (const mode of MODES) {
+        const { context, page } = await openPage(browser, app, hs, token);
+        const result = await page.evaluate(([f, m]) => (window as any).encryptedGallery(f, m), [files, mode] as const);
+        round[mode] = result.ms;
+        gallery.ms[mode].push(result.ms);
+        gallery.long[mode].push(result.longTaskMs);
+        await context.close();
+      }
+      gallery.ratio.push(round.worker / round.page);
+    }
+
+    const videoFile = await encryptAndUpload(hs, video);
+    const first = { worker: [] as number[], page: [] as number[] };
+    const peaks = { worker: [] as number[], page: [] as number[] };
+    const ratios: number[] = [];
+    let workerGrowth = 0;
+    let workerAllGrowth = 0;
+    let workerKept = 0;
+    let seekBytes = 0;
+    let replayBytes = 0;
+    for (let rep = 0; rep < Math.max(1, Math.min(3, reps)); rep++) {
+      const round = {} as Record<Mode, number>;
+      for (const mode of MODES) {
+        const { context, page } = await openPage(browser, app, hs, token);
+        const cdp = await pageCdp(page);
+        const stopPage = heapSampler((method) => cdp.send(method as 'Runtime.getHeapUsage') as Promise<{ usedSize: number; backingStorageSize?: number }>);
+        const stopWorker = mode === 'worker' ? heapSampler(await workerHeap(browser)) : undefined;
+        const from = hs.log.length;
+        const shown = await page.evaluate(([f, m]) => (window as any).encryptedVideo(f, m, 0.9), [videoFile, mode] as const);
+        await settle(hs);
+        round[mode] = shown.firstFrameMs;
+        first[mode].push(shown.firstFrameMs);
+        peaks[mode].push((await stopPage()).peak);
+        if (stopWorker) {
+          const worker = await stopWorker();
+          workerGrowth = Math.max(workerGrowth, worker.heapGrowth);
+          workerAllGrowth = Math.max(workerAllGrowth, worker.growth);
+          workerKept = Math.max(workerKept, worker.kept);
+        }
+        if (mode === 'worker' && rep === 0) {
+          seekBytes = hs.log.slice(from).filter((r) => r.method === 'GET' && r.path.includes('/media/') && r.time >= shown.seekAt).reduce((s, r) => s + r.bytes, 0);
+          // A reload in the same profile, and the video again.
+          await page.evaluate(() => (window as any).dropVideo());
+          const reloadAt = hs.log.length;
+          await page.reload();
+          await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+          await page.evaluate(([h, t]) => (window as any).setupStrategy('mms-warm', h, t), [hs.url, token] as const);
+          await page.evaluate(([f]) => (window as any).encryptedVideo(f, 'worker', 0.5), [videoFile] as const);
+          await settle(hs);
+          replayBytes = mediaBytes(hs, reloadAt);
+        }
+        await context.close();
+      }
+      ratios.push(round.worker / round.page);
+    }
+    return {
+      gallery: {
+        images: files.length,
+        ms: { worker: stat(gallery.ms.worker), page: stat(gallery.ms.page) },
+        longTaskMs: { worker: stat(gallery.long.worker), page: stat(gallery.long.page) },
+        ratio: stat(gallery.ratio),
+      },
+      video: {
+        fileBytes: video.length,
+        firstFrameMs: { worker: stat(first.worker), page: stat(first.page) },
+        firstFrameRatio: stat(ratios),
+        pagePeakBytes: { worker: stat(peaks.worker), page: stat(peaks.page) },
+        workerHeapGrowthBytes: workerGrowth,
+        workerHeapAndBuffersGrowthBytes: workerAllGrowth,
+        workerAfterCollectionGrowthBytes: workerKept,
+        seekBytes,
+        replayBytes,
+      },
+    };
+  } finally {
+    await hs.close();
+  }
+}
