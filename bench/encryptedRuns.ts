@@ -18,7 +18,8 @@ type Mode = 'worker' | 'page';
 const MODES: Mode[] = ['worker', 'page'];
 
 export interface EncryptedResults {
-  gallery: { images: number; ms: Record<Mode, Stat>; longTaskMs: Record<Mode, Stat>; ratio: Stat };
+  /** `failures`: images that did not decode, with the reason (none expected). */
+  gallery: { images: number; ms: Record<Mode, Stat>; longTaskMs: Record<Mode, Stat>; ratio: Stat; failures: string[] };
   video: {
     fileBytes: number;
     firstFrameMs: Record<Mode, Stat>;
@@ -123,12 +124,13 @@ export async function encryptedRuns(
   try {
     const token = hs.register('bench', 'pw');
     const files = await Promise.all(images.map((png) => encryptAndUpload(hs, png)));
-    const gallery = { ms: { worker: [] as number[], page: [] as number[] }, long: { worker: [] as number[], page: [] as number[] }, ratio: [] as number[] };
+    const gallery = { ms: { worker: [] as number[], page: [] as number[] }, long: { worker: [] as number[], page: [] as number[] }, ratio: [] as number[], failures: [] as string[] };
     for (let rep = 0; rep < reps; rep++) {
       const round = {} as Record<Mode, number>;
       for (const mode of MODES) {
         const { context, page } = await openPage(browser, app, hs, token);
         const result = await page.evaluate(([f, m]) => (window as any).encryptedGallery(f, m), [files, mode] as const);
+        gallery.failures.push(...(result.failures as string[]).map((f) => `${mode}: ${f}`));
         round[mode] = result.ms;
         gallery.ms[mode].push(result.ms);
         gallery.long[mode].push(result.longTaskMs);
@@ -187,6 +189,7 @@ export async function encryptedRuns(
         ms: { worker: stat(gallery.ms.worker), page: stat(gallery.ms.page) },
         longTaskMs: { worker: stat(gallery.long.worker), page: stat(gallery.long.page) },
         ratio: stat(gallery.ratio),
+        failures: gallery.failures,
       },
       video: {
         fileBytes: video.length,

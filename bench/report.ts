@@ -126,6 +126,14 @@ export function renderReport(r: BenchResults): { markdown: string; svg: string }
   lines.push('| | worker | page-side | worker / page |');
   lines.push('| --- | --- | --- | --- |');
   lines.push(`| gallery: until all decoded | ${ms(e.gallery.ms.worker)} | ${ms(e.gallery.ms.page)} | ${ratio(e.gallery.ratio)} |`);
+  if (e.gallery.failures.length > 0) {
+    const counts = new Map<string, number>();
+    for (const failure of e.gallery.failures) {
+      const kind = failure.replace(/ 200 .*$/s, ' (fetched again: 200, a valid image)').slice(0, 160);
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    lines.push(`| gallery: images that failed to decode, over all repetitions | ${[...counts].map(([k, n]) => `${n} × ${k}`).join('; ')} | | |`);
+  }
   lines.push(`| gallery: main thread blocked (long tasks) | ${ms(e.gallery.longTaskMs.worker)} | ${ms(e.gallery.longTaskMs.page)} | |`);
   lines.push(`| video: time to the first frame | ${ms(e.video.firstFrameMs.worker)} | ${ms(e.video.firstFrameMs.page)} | ${ratio(e.video.firstFrameRatio)} |`);
   lines.push(`| video: the page's peak memory (JS heap and array buffers) | ${mb(e.video.pagePeakBytes.worker.median)} | ${mb(e.video.pagePeakBytes.page.median)} | |`);

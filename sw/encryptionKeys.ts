@@ -21,11 +21,15 @@ export interface AttachmentKey {
 
 export type AskClient = (clientId: string, message: WorkerToPageMessage, timeoutMs: number) => Promise<Reply | undefined>;
 
-// Pages answer at once; a tab that is gone or busy must not stall the element for long.
-const ASK_TIMEOUT_MS = 1_000;
+// The page posts a key just before it sets the URL, but the browser may deliver the element's
+// request to the worker first: a key on its way is waited for this long before the page is asked.
+const ARRIVING_MS = 200;
+// A page decoding hundreds of images answers late; an unanswered question costs only this wait.
+const ASK_TIMEOUT_MS = 5_000;
 
 export class EncryptionKeys {
   private readonly bySession = new Map<string, Map<string, AttachmentKey>>();
+  private readonly arriving = new Map<string, Array<() => void>>();
 
   constructor(private readonly ask: AskClient) {}
 
@@ -37,18 +41,39 @@ export class EncryptionKeys {
     if (!files.has(fileId)) {
       files.set(fileId, { file, mimetype, key: importAesKey(decodeBase64(file.key.k)!), iv: decodeBase64(file.iv)!, sha256: decodeBase64(file.hashes.sha256)! });
     }
+    const waiting = this.arriving.get(`${sessionId} ${fileId}`);
+    this.arriving.delete(`${sessionId} ${fileId}`);
+    for (const wake of waiting ?? []) wake();
     return true;
+  }
+
+  /** Resolves when the key of `fileId` arrives, or after `ms`. */
+  private arrival(sessionId: string, fileId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const id = `${sessionId} ${fileId}`;
+      const waiting = this.arriving.get(id) ?? [];
+      waiting.push(resolve);
+      this.arriving.set(id, waiting);
+      setTimeout(() => {
+        const still = this.arriving.get(id)?.filter((wake) => wake !== resolve) ?? [];
+        if (still.length > 0) this.arriving.set(id, still);
+        else this.arriving.delete(id);
+        resolve();
+      }, ms);
+    });
   }
 
   /** The key of `fileId`, asking the session's pages for it when this worker does not hold it. */
   async find(session: StoredSession, fileId: string): Promise<AttachmentKey | undefined> {
-    const held = this.bySession.get(session.id)?.get(fileId);
-    if (held) return held;
+    const held = () => this.bySession.get(session.id)?.get(fileId);
+    if (held()) return held();
+    await this.arrival(session.id, fileId, ARRIVING_MS);
+    if (held()) return held();
     for (const clientId of session.clientIds) {
       const reply = await this.ask(clientId, { type: 'mms/key-request', sessionId: session.id, fileId }, ASK_TIMEOUT_MS);
       if (reply?.type !== 'mms/key-reply' || reply.file === null) continue;
       try {
-        if (this.add(session.id, fileId, checkEncryptedFile(reply.file), reply.mimetype ?? undefined)) return this.bySession.get(session.id)!.get(fileId);
+        if (this.add(session.id, fileId, checkEncryptedFile(reply.file), reply.mimetype ?? undefined)) return held();
       } catch {
         // A page that answers with something else is ignored.
       }

@@ -104,8 +104,18 @@ export async function serveEncrypted(
   if (!verified) {
     verified = downloadHasHash(download, attachment.sha256, networkFallback(fetchCiphertext));
     ctx.verified.set(check, verified);
+    // A check that could not finish (the download failed) is not a result: the next request tries again.
+    verified.catch(() => ctx.verified.get(check) === verified && ctx.verified.delete(check));
   }
-  if (!(await verified)) {
+  let matches: boolean;
+  try {
+    matches = await verified;
+  } catch (error) {
+    trace.outcome = 'failed';
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
+    return jsonError(502, 'MMS_DOWNLOAD_FAILED', `The encrypted file could not be downloaded whole to check its hash (${reason}); nothing of it was decrypted. Try again.`);
+  }
+  if (!matches) {
     ctx.verified.delete(check);
     download.stop();
     await download.finished;
