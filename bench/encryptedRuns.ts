@@ -4,6 +4,7 @@ import { startHomeserver, type Homeserver } from '../demo/homeserver/server.js';
 import type { EncryptedFile } from '../src/encryptedFile.js';
 import type { AppServer } from '../tests/browser/appServer.js';
 import type { Stat } from './report.js';
+import { workerTarget } from './workerHeap.js';
 
 /**
  * Encrypted media, side by side: the worker (verify and decrypt in the worker, through its
@@ -82,27 +83,6 @@ async function pageCdp(page: Page): Promise<CDPSession> {
   return cdp;
 }
 
-/** The worker's target, for its heap. */
-async function workerHeap(browser: Browser) {
-  const cdp = await browser.newBrowserCDPSession();
-  const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: Array<{ targetId: string; type: string; url: string }> };
-  const target = targetInfos.find((t) => t.type === 'service_worker' && t.url.endsWith('/matrix-media-sw.js'));
-  if (!target) throw new Error('no service worker target to measure');
-  const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })) as { sessionId: string };
-  let nextId = 1;
-  const pending = new Map<number, (value: { usedSize: number; backingStorageSize?: number }) => void>();
-  cdp.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
-    const message = JSON.parse(event.message) as { id?: number; result?: { usedSize: number } };
-    if (message.id !== undefined) pending.get(message.id)?.(message.result!);
-  });
-  return (method: string) =>
-    new Promise<{ usedSize: number; backingStorageSize?: number }>((resolve) => {
-      const id = nextId++;
-      pending.set(id, resolve);
-      void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) });
-    });
-}
-
 const mediaBytes = (hs: Homeserver, from: number, to = hs.log.length) =>
   hs.log.slice(from, to).filter((r) => r.method === 'GET' && r.path.includes('/media/')).reduce((sum, r) => sum + r.bytes, 0);
 
@@ -154,7 +134,7 @@ export async function encryptedRuns(
         const { context, page } = await openPage(browser, app, hs, token);
         const cdp = await pageCdp(page);
         const stopPage = heapSampler((method) => cdp.send(method as 'Runtime.getHeapUsage') as Promise<{ usedSize: number; backingStorageSize?: number }>);
-        const stopWorker = mode === 'worker' ? heapSampler(await workerHeap(browser)) : undefined;
+        const stopWorker = mode === 'worker' ? heapSampler(await workerTarget(browser)) : undefined;
         const from = hs.log.length;
         const shown = await page.evaluate(([f, m]) => (window as any).encryptedVideo(f, m, 0.9), [videoFile, mode] as const);
         await settle(hs);

@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, firefox, type Browser, type BrowserContext, type CDPSession, type Page } from '@playwright/test';
+import { chromium, firefox, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { randomBytes } from 'node:crypto';
 import { encodePng } from '../demo/homeserver/png.js';
 import { startHomeserver, type Homeserver } from '../demo/homeserver/server.js';
@@ -18,6 +18,7 @@ import { renderReport, type BenchResults, type Stat } from './report.js';
 import { largeVideo } from './video.js';
 import { encryptedRuns } from './encryptedRuns.js';
 import { VIDEO_STRATEGIES, videoRun, type VideoStrategy } from './videoRuns.js';
+import { workerTarget } from './workerHeap.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -119,24 +120,12 @@ async function workerMemory(browser: Browser, app: AppServer, data: Buffer) {
     const url = `${hs.url}/_matrix/media/v3/download/${mxc.slice(6)}`;
     const { context, page } = await newPage(browser, app);
     await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), ['mms-warm', hs.url, token] as const);
-    const cdp: CDPSession = await browser.newBrowserCDPSession();
-    const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: Array<{ targetId: string; type: string; url: string }> };
-    const target = targetInfos.find((t) => t.type === 'service_worker' && t.url.endsWith('/matrix-media-sw.js'));
-    if (!target) throw new Error('no service worker target to measure');
-    const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })) as { sessionId: string };
-    let nextId = 1;
-    const pending = new Map<number, (value: { usedSize: number; backingStorageSize?: number }) => void>();
-    cdp.on('Target.receivedMessageFromTarget', (event: { message: string }) => {
-      const message = JSON.parse(event.message) as { id?: number; result?: { usedSize: number } };
-      if (message.id !== undefined) pending.get(message.id)?.(message.result!);
-    });
+    const send = await workerTarget(browser);
     // The JS heap, and the array buffers beside it (garbage among them until collected).
-    const heap = () =>
-      new Promise<{ heap: number; all: number }>((resolveHeap) => {
-        const id = nextId++;
-        pending.set(id, (result) => resolveHeap({ heap: result.usedSize, all: result.usedSize + (result.backingStorageSize ?? 0) }));
-        void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) });
-      });
+    const heap = async () => {
+      const result = await send('Runtime.getHeapUsage');
+      return { heap: result.usedSize, all: result.usedSize + (result.backingStorageSize ?? 0) };
+    };
     const baseline = await heap();
     let peak = baseline.heap;
     let peakAll = baseline.all;

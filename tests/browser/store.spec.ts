@@ -105,6 +105,8 @@ test.describe('the media store', () => {
     const src = await page.evaluate((m) => (window as any).handles[0].mediaUrl(m), mxc);
     expect(await play(page, src)).toMatchObject({ played: true });
     await untilStored(pageDriver(page, 'chromium'), mxc, big.length);
+    // The last report is posted once the last chunk is stored: it may arrive just after.
+    await expect.poll(() => page.evaluate(() => (window as any).progress.at(-1)?.loaded)).toBe(big.length);
     const progress = await page.evaluate(() => (window as any).progress as Array<{ media: string; loaded: number; total: number }>);
     expect(progress.length).toBeGreaterThan(2);
     expect(progress.every((p) => p.media === mxc && p.total === big.length)).toBe(true);
