@@ -1,4 +1,4 @@
-import { BlobMediaLoader } from './blobFallback.js';
+import { blobModeHandle } from './blobModeHandle.js';
 import { explainRegistrationFailure } from './explainRegistrationFailure.js';
 import { normalizeHomeserverUrl } from './homeserverUrl.js';
 import { MediaSwError } from './MediaSwError.js';
@@ -120,44 +120,6 @@ export async function registerMediaWorker(options: RegisterMediaWorkerOptions): 
 
 // Errors that mean "no service worker here", after which the blob fallback may take over.
 const WORKERLESS: readonly string[] = ['insecure-context', 'unsupported', 'registration-failed', 'not-controlled'];
-
-function blobModeHandle(options: RegisterMediaWorkerOptions, homeserverUrl: string, reason: string): MediaWorker {
-  const loader = new BlobMediaLoader({
-    homeserverUrl,
-    accessToken: options.accessToken,
-    refreshAccessToken: options.refreshAccessToken,
-    maxBytes: options.blobCacheBytes,
-  });
-  return {
-    mode: 'blob',
-    fallbackReason: reason,
-    registration: null,
-    sessionId: '',
-    async setAccessToken(accessToken) {
-      loader.setAccessToken(accessToken);
-    },
-    async signOut() {
-      loader.setAccessToken(null);
-      loader.clear();
-    },
-    mediaUrl() {
-      throw new MediaSwError('unsupported', 'In blob mode no URL works by itself (there is no worker to add the token): use loadMedia().');
-    },
-    encryptedMediaUrl() {
-      throw new MediaSwError('unsupported', 'In blob mode no URL works by itself (there is no worker to decrypt): use loadMedia().');
-    },
-    loadMedia: (source, mediaOptions) =>
-      typeof source === 'string' ? loader.load(source, mediaOptions) : loader.loadEncrypted(checkEncryptedFile(source), checkEncryptedMediaOptions(mediaOptions)),
-    releaseMedia: (url) => loader.release(url),
-    async onDiagnostic(callback) {
-      return loader.onDiagnostic(callback);
-    },
-    // The page loads whole files itself in blob mode; nothing reports their progress.
-    async onProgress() {
-      return () => undefined;
-    },
-  };
-}
 
 async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserverUrl: string): Promise<MediaWorker> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

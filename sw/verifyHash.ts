@@ -30,7 +30,7 @@ export async function sha256(): Promise<Sha256> {
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i]);
 
 /** Hashes a stream to its end; true when it has the SHA-256 `expected`. */
-export async function streamHasHash(stream: ReadableStream<Uint8Array>, expected: Uint8Array): Promise<boolean> {
+async function streamHasHash(stream: ReadableStream<Uint8Array>, expected: Uint8Array): Promise<boolean> {
   const hasher = await sha256();
   const reader = stream.getReader();
   for (;;) {

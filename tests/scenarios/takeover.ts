@@ -135,7 +135,7 @@ export const takeoverScenarios: Scenario[] = [
   {
     title: 'an app worker that claims its pages and passes every fetch through, with a download in flight',
     async run(env) {
-      const { driver: d, app, homeserver } = env;
+      const { driver: d, homeserver } = env;
       await installAppWorker(d, PASSTHROUGH);
       await d.reload();
       assert.equal(await controllerPath(d), PASSTHROUGH);
@@ -147,7 +147,6 @@ export const takeoverScenarios: Scenario[] = [
       const result = await registerAddOn(d, { homeserverUrl: homeserver.url, accessToken: token });
       homeserver.config.mediaBytesPerSecond = 0;
       await expectWorkingAddOn(env, token, result);
-      void app;
     },
   },
   {
