@@ -93,29 +93,3 @@ export function emulateRange(response: Response, rangeHeader: string): Response 
   headers.set('Content-Length', String(range.end - range.start + 1));
   return new Response(sliceStream(response.body, range), { status: 206, statusText: 'Partial Content', headers });
 }
-
-/**
- * Answers `rangeHeader` (or, without one, the whole body) for a file of `size` bytes: 206 with
- * `Content-Range`, 200, or 416; `body(start, end)` gives the bytes of an inclusive range.
- */
-export function rangedResponse(
-  size: number,
-  rangeHeader: string | null,
-  headers: HeadersInit,
-  body: (start: number, end: number) => ReadableStream<Uint8Array>,
-): Response {
-  const range = rangeHeader === null ? undefined : parseRangeHeader(rangeHeader, size);
-  const out = new Headers(headers);
-  out.set('Accept-Ranges', 'bytes');
-  if (range === 'unsatisfiable') {
-    out.delete('Content-Type');
-    out.set('Content-Range', `bytes */${size}`);
-    return new Response(null, { status: 416, statusText: 'Range Not Satisfiable', headers: out });
-  }
-  const { start, end } = range ?? { start: 0, end: size - 1 };
-  out.set('Content-Length', String(end - start + 1));
-  const stream = size === 0 ? null : body(start, end);
-  if (!range) return new Response(stream, { status: 200, headers: out });
-  out.set('Content-Range', `bytes ${start}-${end}/${size}`);
-  return new Response(stream, { status: 206, statusText: 'Partial Content', headers: out });
-}

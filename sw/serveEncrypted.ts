@@ -3,8 +3,8 @@ import type { EncryptedMediaRequest } from './classifyMediaUrl.js';
 import { decryptStream } from './decryptRange.js';
 import type { RequestTrace } from './diagnostics.js';
 import type { AttachmentKey, EncryptionKeys } from './encryptionKeys.js';
-import { rangedResponse } from './rangeResponse.js';
-import { fileKey, networkFallback, openDownload, type FetchUpstream, type StoreContext } from './serveThroughStore.js';
+import { parseRangeHeader } from './rangeResponse.js';
+import { networkFallback, openDownload, type FetchUpstream, type StoreContext } from './serveThroughStore.js';
 import type { StoredSession } from './sessionStore.js';
 import type { SharedDownload } from './sharedDownload.js';
 import { downloadHasHash } from './verifyHash.js';
@@ -44,9 +44,18 @@ const HASH_MISMATCH = () =>
 
 /** Plaintext bytes `rangeHeader` asks for (or all), decrypted from `ciphertext` (a stream from byte `start`). */
 function decrypted(attachment: AttachmentKey, size: number, rangeHeader: string | null, ciphertext: (start: number, end: number) => ReadableStream<Uint8Array>, key: CryptoKey): Response {
-  return rangedResponse(size, rangeHeader, { 'Content-Type': attachment.mimetype ?? 'application/octet-stream' }, (start, end) =>
-    ciphertext(start, end).pipeThrough(decryptStream(key, attachment.iv, start)),
-  );
+  const range = rangeHeader === null ? undefined : parseRangeHeader(rangeHeader, size);
+  const headers = new Headers({ 'Accept-Ranges': 'bytes', 'Content-Type': attachment.mimetype ?? 'application/octet-stream' });
+  if (range === 'unsatisfiable') {
+    headers.set('Content-Range', `bytes */${size}`);
+    return new Response(null, { status: 416, statusText: 'Range Not Satisfiable', headers });
+  }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  headers.set('Content-Length', String(end - start + 1));
+  const body = size === 0 ? null : ciphertext(start, end).pipeThrough(decryptStream(key, attachment.iv, start));
+  if (!range) return new Response(body, { status: 200, headers });
+  headers.set('Content-Range', `bytes ${start}-${end}/${size}`);
+  return new Response(body, { status: 206, statusText: 'Partial Content', headers });
 }
 
 export async function serveEncrypted(
@@ -65,7 +74,7 @@ export async function serveEncrypted(
   }
   const { serverName, mediaId } = parseMxc(attachment.file.url)!;
   const fetchCiphertext = fetchFile(serverName, mediaId);
-  const key = fileKey(session, serverName, mediaId);
+  const key = `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`;
   const opened = await openDownload(ctx, { key, sessionId: session.id, mediaName: attachment.file.url }, null, fetchCiphertext, waitUntil);
   const cryptoKey = await attachment.key;
 

@@ -1,7 +1,7 @@
 import type { HomeserverMediaRequest, LocalMediaRequest } from './classifyMediaUrl.js';
 import type { RequestTrace } from './diagnostics.js';
 import type { MediaStore, StoredFile } from './mediaStore.js';
-import { emulateRange, rangedResponse, sliceStream } from './rangeResponse.js';
+import { emulateRange, parseRangeHeader, sliceStream } from './rangeResponse.js';
 import type { StoredSession } from './sessionStore.js';
 import { SharedDownload, type Fallback, type Progress } from './sharedDownload.js';
 
@@ -34,11 +34,6 @@ export function storeKey(session: StoredSession, media: HomeserverMediaRequest |
   if (media.endpoint !== 'download') return undefined;
   const [, serverName, mediaId] = media.rest.split('/');
   if (!serverName || !mediaId) return undefined;
-  return fileKey(session, serverName, mediaId);
-}
-
-/** The store key of a file; sign-out finds a session's files by the `${session.id} ` prefix. */
-export function fileKey(session: StoredSession, serverName: string, mediaId: string): string {
   return `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`;
 }
 
@@ -59,7 +54,20 @@ export function networkFallback(fetchUpstream: FetchUpstream): Fallback {
 
 /** Answers `rangeHeader` (or the whole file) with bytes of `download`. */
 function respond(download: SharedDownload, headers: Record<string, string>, rangeHeader: string | null, fetchUpstream: FetchUpstream): Response {
-  return rangedResponse(download.size, rangeHeader, headers, (start, end) => download.read(start, end, networkFallback(fetchUpstream)));
+  const size = download.size;
+  const range = rangeHeader === null ? undefined : parseRangeHeader(rangeHeader, size);
+  const out = new Headers({ ...headers, 'Accept-Ranges': 'bytes' });
+  if (range === 'unsatisfiable') {
+    out.delete('Content-Type');
+    out.set('Content-Range', `bytes */${size}`);
+    return new Response(null, { status: 416, statusText: 'Range Not Satisfiable', headers: out });
+  }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  out.set('Content-Length', String(end - start + 1));
+  const body = size === 0 ? null : download.read(start, end, networkFallback(fetchUpstream));
+  if (!range) return new Response(body, { status: 200, headers: out });
+  out.set('Content-Range', `bytes ${start}-${end}/${size}`);
+  return new Response(body, { status: 206, statusText: 'Partial Content', headers: out });
 }
 
 /** What the store can do for a file: read it through a shared download, or not keep it at all. */
