@@ -16,10 +16,21 @@ export const VIDEO_STRATEGIES = {
 } as const;
 export type VideoStrategy = keyof typeof VIDEO_STRATEGIES;
 
+/** Where the video is sought to, as a share of its duration. */
+export const SEEK_TO = 0.9;
+
+/** Whether a row's player got to the position asked for (it may round to a frame, not to 0). */
+export const didSeek = (row: VideoRow) => (row.reached?.median ?? NaN) >= SEEK_TO - 0.01;
+
 export interface VideoRow {
   metadataMs: Stat;
   /** From setting currentTime to playable there. */
   seekMs: Stat;
+  /**
+   * Where the player was once the seek ended, as a share of the duration: a player that cannot
+   * seek (the server ignores Range, no store) goes back to 0 in Chromium.
+   */
+  reached: Stat;
   /** Bytes sent for requests made after the seek, before the reload. */
   seekBytes: Stat;
   seekShare: number;
@@ -37,6 +48,8 @@ export interface VideoRow {
 export interface VideoRun {
   engine: string;
   rangeSupport: boolean;
+  /** The homeserver's sending rate, as over a real link; absent: loopback, as fast as it goes. */
+  bytesPerSecond?: number;
   fileBytes: number;
   rows: Partial<Record<VideoStrategy, VideoRow>>;
 }
@@ -73,8 +86,9 @@ export async function videoRun(
   strategies: VideoStrategy[],
   reps: number,
   stat: StatOf,
+  bytesPerSecond = 0,
 ): Promise<VideoRun> {
-  const hs = await startHomeserver({ rangeSupport, freezeNewMedia: false });
+  const hs = await startHomeserver({ rangeSupport, freezeNewMedia: false, mediaBytesPerSecond: bytesPerSecond });
   try {
     const token = hs.register('bench', 'pw');
     const mxc = hs.addMedia(data, 'video/webm', 'big.webm');
@@ -82,7 +96,7 @@ export async function videoRun(
     const rows: VideoRun['rows'] = {};
     for (const key of strategies) {
       const [setup] = VIDEO_STRATEGIES[key];
-      const values = { metadata: [] as number[], seek: [] as number[], seekBytes: [] as number[], first: [] as number[], replay: [] as number[], replaySeek: [] as number[], all: [] as number[] };
+      const values = { metadata: [] as number[], seek: [] as number[], reached: [] as number[], seekBytes: [] as number[], first: [] as number[], replay: [] as number[], replaySeek: [] as number[], all: [] as number[] };
       const errors: string[] = [];
       for (let rep = 0; rep < reps; rep++) {
         // A fresh profile per repetition: its own HTTP cache, worker and store.
@@ -91,12 +105,12 @@ export async function videoRun(
         await openBenchPage(page, app);
         await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), [setup, hs.url, token] as const);
         const from = hs.log.length;
-        const first = await page.evaluate(([u]) => (window as any).videoSeek(u, 0.9), [url] as const);
+        const first = await page.evaluate(([u, to]) => (window as any).videoSeek(u, to), [url, SEEK_TO] as const);
         await settle(hs);
         const reloadAt = hs.log.length;
         await openBenchPage(page, app);
         await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), [setup, hs.url, token] as const);
-        const replay = await page.evaluate(([u]) => (window as any).videoSeek(u, 0.9), [url] as const);
+        const replay = await page.evaluate(([u, to]) => (window as any).videoSeek(u, to), [url, SEEK_TO] as const);
         await settle(hs);
         await context.close();
         // The server sees the last sockets close a moment later.
@@ -104,6 +118,7 @@ export async function videoRun(
         for (const result of [first, replay]) if (result.error) errors.push(result.error);
         values.metadata.push(first.metadataMs);
         values.seek.push(first.seekMs);
+        values.reached.push(first.reached ?? NaN);
         values.seekBytes.push(sum(mediaGets(hs, from, reloadAt).filter((r) => r.time >= first.seekAt)));
         values.first.push(sum(mediaGets(hs, from, reloadAt)));
         values.replay.push(sum(mediaGets(hs, reloadAt)));
@@ -117,6 +132,7 @@ export async function videoRun(
         errors,
         metadataMs: times(values.metadata),
         seekMs: times(values.seek),
+        reached: times(values.reached),
         seekBytes,
         seekShare: seekBytes.median / data.length,
         firstBytes: stat(values.first),
@@ -125,7 +141,7 @@ export async function videoRun(
         sentInAll: stat(values.all),
       };
     }
-    return { engine, rangeSupport, fileBytes: data.length, rows };
+    return { engine, rangeSupport, ...(bytesPerSecond > 0 ? { bytesPerSecond } : {}), fileBytes: data.length, rows };
   } finally {
     await hs.close();
   }

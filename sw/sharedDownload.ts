@@ -34,15 +34,30 @@ export type Fallback = (start: number, end: number) => Promise<ReadableStream<Ui
 
 type State = 'idle' | 'running' | 'done' | 'stopped' | 'failed';
 
+interface Chunk {
+  index: number;
+  bytes: Uint8Array;
+  filled: number;
+}
+
+/**
+ * Full chunks kept in memory while the store catches up: the network runs ahead of the disk by
+ * this much at most, then waits. Written up to WRITE_BATCH at a time (see MediaStore.writeChunks).
+ */
+const QUEUED_CHUNKS = 8;
+const WRITE_BATCH = 4;
+
 export class SharedDownload {
   readonly key: string;
   readonly size: number;
   private file: StoredFile;
   private state: State = 'idle';
   /** The chunk being filled: its index, bytes and how many have arrived. */
-  private current: { index: number; bytes: Uint8Array; filled: number } | undefined;
-  /** The full chunk being written to the store, readable from memory until it is. */
-  private writing: { index: number; bytes: Uint8Array; filled: number } | undefined;
+  private current: Chunk | undefined;
+  /** Full chunks not yet in the store, oldest first, readable from memory until they are. */
+  private queued: Chunk[] = [];
+  /** The batch being written now (at the head of `queued`), or undefined. */
+  private writing: Promise<void> | undefined;
   private readers = 0;
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private wake: Array<() => void> = [];
@@ -154,7 +169,7 @@ export class SharedDownload {
     for (;;) {
       const index = Math.floor(position / chunkBytes);
       const chunkStart = index * chunkBytes;
-      for (const inMemory of [this.current, this.writing]) {
+      for (const inMemory of [this.current, ...this.queued]) {
         if (inMemory && inMemory.index === index && position < chunkStart + inMemory.filled) {
           // A view, not a copy: the filled part of a chunk never changes.
           return inMemory.bytes.subarray(position - chunkStart, Math.min(inMemory.filled, end + 1 - chunkStart));
@@ -181,12 +196,11 @@ export class SharedDownload {
     const chunkBytes = this.options.store.chunkBytes;
     let position = offset;
     const reader = this.upstream!;
-    let writing: Promise<void> = Promise.resolve();
     while (this.state === 'running') {
       const { done, value } = await reader.read();
       if (done || this.state !== 'running') break;
       let from = 0;
-      while (from < value.byteLength) {
+      while (from < value.byteLength && this.state === 'running') {
         if (position < this.file.stored) {
           // Already stored: skip, never rewrite.
           const skip = Math.min(value.byteLength - from, this.file.stored - position);
@@ -206,22 +220,35 @@ export class SharedDownload {
         position += take;
         this.notify();
         if (current.filled === current.bytes.byteLength) {
-          // One write in flight while the next chunk fills: the network need not wait for each
-          // commit, and memory holds at most two chunks.
-          await writing;
-          this.writing = current;
+          this.queued.push(current);
           this.current = undefined;
-          writing = this.options.store.writeChunk(this.file, index, current.bytes, this.options.busy()).then(() => {
-            this.file = { ...this.file, stored: index * chunkBytes + current.bytes.byteLength };
-            this.writing = undefined;
-            this.reportProgress();
-            this.notify();
-          });
+          this.writing ??= this.writeQueued();
+          // The disk sets the pace once the queue is full; memory holds at most QUEUED_CHUNKS + 1.
+          while (this.queued.length >= QUEUED_CHUNKS && this.writing) await this.writing;
         }
       }
     }
-    await writing;
+    while (this.writing) await this.writing;
     this.end(this.file.stored >= this.size ? 'done' : this.state === 'running' ? 'failed' : this.state);
+  }
+
+  /** Writes queued chunks, a batch per transaction, until none are left; a failed write ends the download. */
+  private async writeQueued(): Promise<void> {
+    try {
+      while (this.queued.length > 0 && this.state === 'running') {
+        const batch = this.queued.slice(0, WRITE_BATCH);
+        await this.options.store.writeChunks(this.file, batch[0]!.index, batch.map((chunk) => chunk.bytes), this.options.busy());
+        const last = batch.at(-1)!;
+        this.file = { ...this.file, stored: last.index * this.options.store.chunkBytes + last.bytes.byteLength };
+        this.queued.splice(0, batch.length);
+        this.reportProgress();
+        this.notify();
+      }
+    } catch {
+      this.end('failed');
+    } finally {
+      this.writing = undefined;
+    }
   }
 
   private lingerIfUnread(): void {
@@ -238,7 +265,7 @@ export class SharedDownload {
     clearTimeout(this.lingerTimer);
     void this.upstream?.cancel().catch(() => undefined);
     this.current = undefined;
-    this.writing = undefined;
+    this.queued = [];
     this.reportProgress(true);
     this.notify();
     this.options.onEnd?.();

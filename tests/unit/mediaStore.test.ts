@@ -15,15 +15,15 @@ const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 async function storeWhole(store: MediaStore, record: StoredFile): Promise<void> {
   for (let index = 0; index * store.chunkBytes < record.size; index++) {
     const length = Math.min(store.chunkBytes, record.size - index * store.chunkBytes);
-    await store.writeChunk({ ...record, stored: index * store.chunkBytes }, index, bytes(length, index + 1), new Set());
+    await store.writeChunks({ ...record, stored: index * store.chunkBytes }, index, [bytes(length, index + 1)], new Set());
   }
 }
 
 describe('MediaStore', () => {
   it('keeps chunks and the stored length together, and its index survives a restart', async () => {
     const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
-    await store.writeChunk(file('a', 10), 0, bytes(4, 1), new Set());
-    await store.writeChunk({ ...file('a', 10), stored: 4 }, 1, bytes(4, 2), new Set());
+    await store.writeChunks(file('a', 10), 0, [bytes(4, 1)], new Set());
+    await store.writeChunks({ ...file('a', 10), stored: 4 }, 1, [bytes(4, 2)], new Set());
     expect((await store.get('a'))?.stored).toBe(8);
     const restarted = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
     expect(await restarted.get('a')).toMatchObject({ stored: 8, size: 10, headers: { 'Content-Type': 'video/webm' } });
@@ -47,7 +47,7 @@ describe('MediaStore', () => {
     expect(store.list().map((f) => f.key).sort()).toEqual(['a', 'c', 'd']);
     // A download in progress is never evicted, even when it is the oldest.
     now += 1;
-    await store.writeChunk(file('e', 4), 0, bytes(4, 9), new Set(['c']));
+    await store.writeChunks(file('e', 4), 0, [bytes(4, 9)], new Set(['c']));
     expect(store.list().map((f) => f.key).sort()).toEqual(['c', 'd', 'e']);
     expect(await new MediaStore({ chunkBytes: 4 }).readChunk('a', 0)).toBeUndefined();
   });
@@ -55,8 +55,8 @@ describe('MediaStore', () => {
   it('refuses a chunk that no eviction can make room for', async () => {
     const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
     await store.setLimit(6);
-    await store.writeChunk(file('a', 8), 0, bytes(4, 1), new Set());
-    await expect(store.writeChunk({ ...file('a', 8), stored: 4 }, 1, bytes(4, 2), new Set())).rejects.toMatchObject({ name: 'QuotaExceededError' });
+    await store.writeChunks(file('a', 8), 0, [bytes(4, 1)], new Set());
+    await expect(store.writeChunks({ ...file('a', 8), stored: 4 }, 1, [bytes(4, 2)], new Set())).rejects.toMatchObject({ name: 'QuotaExceededError' });
     expect((await store.get('a'))?.stored).toBe(4);
   });
 
@@ -67,7 +67,7 @@ describe('MediaStore', () => {
     vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementationOnce(() => {
       throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     });
-    await store.writeChunk(file('new', 4), 0, bytes(4, 7), new Set());
+    await store.writeChunks(file('new', 4), 0, [bytes(4, 7)], new Set());
     expect(IDBObjectStore.prototype.put).not.toBe(put);
     expect(store.list().map((f) => f.key)).toEqual(['new']);
     expect(await store.readChunk('new', 0)).toEqual(bytes(4, 7));

@@ -72,6 +72,43 @@ describe('SharedDownload', () => {
     expect(await readAll(after.read(1, 9, noFallback))).toEqual(expected(1, 9));
   });
 
+  it('while the store is slow, readers get queued chunks from memory; the network waits once eight are queued', async () => {
+    const file = Uint8Array.from({ length: 48 }, (_, i) => i);
+    let pulled = 0;
+    // One 4-byte chunk per pull, and no pull ahead: `pulled` is how far the download has read.
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull: (controller) => {
+          if (pulled * 4 >= file.length) return controller.close();
+          controller.enqueue(file.slice(pulled * 4, ++pulled * 4));
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const batches: number[] = [];
+    const write = store.writeChunks.bind(store);
+    store.writeChunks = async (...args) => {
+      batches.push(args[2].length);
+      await gate;
+      return write(...args);
+    };
+    const download = new SharedDownload({ store, file: { ...record(), size: file.length }, busy: () => new Set(['k']) });
+    download.start(body, 0);
+    const reader = readAll(download.read(20, 27, noFallback));
+    for (let i = 0; i < 10; i++) await tick();
+    expect(pulled).toBe(8);
+    expect(await reader).toEqual([...file.slice(20, 28)]);
+    expect((await store.get('k'))?.stored ?? 0).toBe(0);
+    open();
+    await download.finished;
+    expect((await store.get('k'))?.stored).toBe(48);
+    expect(Math.max(...batches)).toBe(4);
+    const after = new SharedDownload({ store, file: (await store.get('k'))!, busy: () => new Set() });
+    expect(await readAll(after.read(0, 47, noFallback))).toEqual([...file]);
+  });
+
   it('goes on for a while when nobody reads, then stops, keeping what it stored', async () => {
     const source = upstream();
     const download = new SharedDownload({ store, file: record(), busy: () => new Set(['k']), lingerMs: 30 });

@@ -1,0 +1,14 @@
+import { resolve } from 'node:path';
+import { chromium, firefox } from '@playwright/test';
+import { startAppServer } from '../tests/browser/appServer.js';
+import { largeVideo } from './video.js';
+import { videoRun } from './videoRuns.js';
+const ROOT = resolve(import.meta.dirname, '..');
+const stat = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return { median: s[s.length >> 1]!, min: s[0]!, max: s.at(-1)!, n: s.length }; };
+const app = await startAppServer([resolve(ROOT, 'tests/browser/pages'), resolve(ROOT, 'dist'), ROOT]);
+const data = largeVideo(200);
+const engine = process.argv[2] ?? 'chromium';
+const browser = engine === 'firefox' ? await firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr' } as any) : await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--disable-gpu', '--disable-quic'] });
+const r = await videoRun(browser, engine, app, false, data, ['c', 'direct'], 3, stat, Number(process.argv[3] ?? 0));
+for (const [k, row] of Object.entries(r.rows)) console.log(k, 'seek', row!.seekMs.median.toFixed(0), 'replaySeek', row!.replaySeekMs.median.toFixed(0), 'sent', (row!.sentInAll.median / 1e6).toFixed(1), row!.errors);
+await browser.close(); await app.close();
