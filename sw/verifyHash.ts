@@ -1,4 +1,4 @@
-import { createSHA256 } from 'hash-wasm';
+import { createSHA256, type IHasher } from 'hash-wasm';
 import type { SharedDownload } from './sharedDownload.js';
 import type { Fallback } from './sharedDownload.js';
 
@@ -18,12 +18,25 @@ export interface Sha256 {
   digest(): Uint8Array;
 }
 
+/**
+ * One WebAssembly instance for every check, each check keeping its own state (a few hundred
+ * bytes) and loading it for each update. hash-wasm gives every hasher an instance with a memory
+ * of its own, and a gallery of 300 encrypted images ran Chromium's worker out of WebAssembly
+ * memory ("Cannot allocate Wasm memory for new instance"): about 1 image in 10 failed.
+ */
+let shared: Promise<IHasher> | undefined;
+
 export async function sha256(): Promise<Sha256> {
-  const hasher = await createSHA256();
-  hasher.init();
+  shared ??= createSHA256().catch((error: unknown) => {
+    shared = undefined;
+    throw error;
+  });
+  const hasher = await shared;
+  let state = hasher.init().save();
   return {
-    update: (bytes) => void hasher.update(bytes),
-    digest: () => hasher.digest('binary'),
+    // Synchronous from load to save: no other check can run in between.
+    update: (bytes) => void (state = hasher.load(state).update(bytes).save()),
+    digest: () => hasher.load(state).digest('binary'),
   };
 }
 

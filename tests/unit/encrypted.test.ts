@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { checkEncryptedFile, decodeBase64, encodeBase64, encryptedFileId, type EncryptedFile } from '../../src/encryptedFile.js';
 import { counterBlock, decryptAt, decryptStream, importAesKey } from '../../sw/decryptRange.js';
 import { MediaStore } from '../../sw/mediaStore.js';
+import { sha256 } from '../../sw/verifyHash.js';
+import { createHash } from 'node:crypto';
 import { HS, KEY, setup } from './workerHarness.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -58,6 +60,17 @@ describe('decrypting any range', () => {
     const out: number[] = [];
     for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) out.push(...chunk);
     expect(out).toEqual([...plain.slice(5)]);
+  });
+});
+
+describe('sha256', () => {
+  it('keeps each check apart while many run at once, fed in turns', async () => {
+    const files = Array.from({ length: 50 }, (_, i) => Uint8Array.from({ length: 1000 + i * 37 }, (_, j) => (i * 31 + j * 7) & 0xff));
+    const hashers = await Promise.all(files.map(() => sha256()));
+    // Interleaved: a piece of every file, then the next piece of every file.
+    for (let from = 0; from < 3000; from += 100) files.forEach((file, i) => from < file.length && hashers[i]!.update(file.subarray(from, from + 100)));
+    const digests = hashers.map((hasher) => Buffer.from(hasher.digest()).toString('hex'));
+    expect(digests).toEqual(files.map((file) => createHash('sha256').update(file).digest('hex')));
   });
 });
 
