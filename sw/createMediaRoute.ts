@@ -10,6 +10,7 @@ import { MediaStore } from './mediaStore.js';
 import { SessionStore } from './sessionStore.js';
 import { TokenRefresher } from './TokenRefresher.js';
 import { VersionsCache } from './versionsCache.js';
+import type { CheckedFile } from './verifyHash.js';
 
 declare let self: ServiceWorkerGlobalScope;
 
@@ -23,7 +24,7 @@ export function createMediaWorkerState(): MediaWorkerState {
   const sessions = new SessionStore();
   const diagnostics = new Diagnostics();
   const store = new MediaStore();
-  const verified = new Map<string, Promise<boolean>>();
+  const verified = new Map<string, Promise<CheckedFile>>();
   // A file dropped from the store must be hashed again when it is downloaded again.
   store.onDelete = (key) => {
     for (const check of verified.keys()) if (check.startsWith(`${key} `)) verified.delete(check);

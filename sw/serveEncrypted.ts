@@ -7,7 +7,7 @@ import { parseRangeHeader } from './rangeResponse.js';
 import { networkFallback, openDownload, type FetchUpstream, type StoreContext } from './serveThroughStore.js';
 import type { StoredSession } from './sessionStore.js';
 import type { SharedDownload } from './sharedDownload.js';
-import { downloadHasHash } from './verifyHash.js';
+import { checkDownload, type CheckedFile } from './verifyHash.js';
 
 /**
  * How an encrypted attachment is served: its ciphertext comes through the media store (one
@@ -19,7 +19,7 @@ import { downloadHasHash } from './verifyHash.js';
 export interface EncryptedContext extends StoreContext {
   keys: EncryptionKeys;
   /** Checks under way or done, by store key and hash: many requests, one check. */
-  verified: Map<string, Promise<boolean>>;
+  verified: Map<string, Promise<CheckedFile>>;
 }
 
 export interface EncryptedAnswer {
@@ -38,6 +38,10 @@ function jsonError(status: number, errcode: string, error: string): Response {
 
 // Without a store, a file is checked whole in memory: images and documents fit, long videos do not.
 const MEMORY_CHECK_BYTES = 32 * 1024 * 1024;
+// Up to this size the bytes that were hashed are decrypted too: a chunk, or less.
+const KEEP_CHECKED_BYTES = 1024 * 1024;
+
+const fromMemory = (bytes: Uint8Array<ArrayBuffer>) => (start: number, end: number) => new Blob([bytes.subarray(start, end + 1)]).stream();
 
 const HASH_MISMATCH = () =>
   jsonError(502, 'MMS_HASH_MISMATCH', 'The encrypted file does not match its SHA-256 hash (hashes.sha256): nothing of it was decrypted, and its stored bytes were dropped.');
@@ -94,7 +98,7 @@ export async function serveEncrypted(
     const ciphertext = new Uint8Array(await response.arrayBuffer());
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext));
     if (digest.length !== attachment.sha256.length || digest.some((byte, i) => byte !== attachment.sha256[i])) return HASH_MISMATCH();
-    return decrypted(attachment, ciphertext.byteLength, rangeHeader, (start, end) => new Blob([ciphertext.subarray(start, end + 1)]).stream(), cryptoKey);
+    return decrypted(attachment, ciphertext.byteLength, rangeHeader, fromMemory(ciphertext), cryptoKey);
   }
 
   trace.source = opened.source;
@@ -102,20 +106,25 @@ export async function serveEncrypted(
   const check = `${key} ${attachment.file.hashes.sha256}`;
   let verified = ctx.verified.get(check);
   if (!verified) {
-    verified = downloadHasHash(download, attachment.sha256, networkFallback(fetchCiphertext));
-    ctx.verified.set(check, verified);
-    // A check that could not finish (the download failed) is not a result: the next request tries again.
-    verified.catch(() => ctx.verified.get(check) === verified && ctx.verified.delete(check));
+    const started = checkDownload(download, attachment.sha256, networkFallback(fetchCiphertext), KEEP_CHECKED_BYTES);
+    verified = started;
+    ctx.verified.set(check, started);
+    started.then(
+      // Requests under way get the checked bytes; later ones only the verdict, and read the store.
+      ({ matches }) => ctx.verified.get(check) === started && ctx.verified.set(check, Promise.resolve({ matches })),
+      // A check that could not finish (the download failed) is not a result: the next request tries again.
+      () => ctx.verified.get(check) === started && ctx.verified.delete(check),
+    );
   }
-  let matches: boolean;
+  let checked: CheckedFile;
   try {
-    matches = await verified;
+    checked = await verified;
   } catch (error) {
     trace.outcome = 'failed';
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
     return jsonError(502, 'MMS_DOWNLOAD_FAILED', `The encrypted file could not be downloaded whole to check its hash (${reason}); nothing of it was decrypted. Try again.`);
   }
-  if (!matches) {
+  if (!checked.matches) {
     ctx.verified.delete(check);
     download.stop();
     await download.finished;
@@ -123,5 +132,6 @@ export async function serveEncrypted(
     trace.outcome = 'failed';
     return HASH_MISMATCH();
   }
+  if (checked.bytes) return decrypted(attachment, download.size, rangeHeader, fromMemory(checked.bytes), cryptoKey);
   return decrypted(attachment, download.size, rangeHeader, (start, end) => download.read(start, end, networkFallback(fetchCiphertext)), cryptoKey);
 }

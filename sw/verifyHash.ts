@@ -42,22 +42,42 @@ export async function sha256(): Promise<Sha256> {
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i]);
 
-/** Hashes a stream to its end; true when it has the SHA-256 `expected`. */
-async function streamHasHash(stream: ReadableStream<Uint8Array>, expected: Uint8Array): Promise<boolean> {
+export interface CheckedFile {
+  matches: boolean;
+  /**
+   * The very bytes that were hashed, when the file is small enough to keep (images, thumbnails):
+   * they are decrypted from here, with no second read of the store, and no chance that what is
+   * decrypted differs from what was checked.
+   */
+  bytes?: Uint8Array<ArrayBuffer>;
+}
+
+/** Hashes a stream to its end, keeping its bytes if there are at most `keepBytes` of them. */
+async function checkStream(stream: ReadableStream<Uint8Array>, expected: Uint8Array, size: number, keepBytes: number): Promise<CheckedFile> {
   const hasher = await sha256();
   const reader = stream.getReader();
+  const kept: Uint8Array[] | undefined = size <= keepBytes ? [] : undefined;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     hasher.update(value);
+    kept?.push(value);
   }
-  return equal(hasher.digest(), expected);
+  const matches = equal(hasher.digest(), expected);
+  if (!matches || !kept) return { matches };
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const piece of kept) {
+    bytes.set(piece, offset);
+    offset += piece.byteLength;
+  }
+  return { matches, bytes };
 }
 
 /**
  * Reads the whole file through `download` as it arrives (from memory at the live edge, from
  * the store behind it) and checks its hash. Reading also keeps the download going.
  */
-export function downloadHasHash(download: SharedDownload, expected: Uint8Array, fallback: Fallback): Promise<boolean> {
-  return streamHasHash(download.read(0, download.size - 1, fallback), expected);
+export function checkDownload(download: SharedDownload, expected: Uint8Array, fallback: Fallback, keepBytes: number): Promise<CheckedFile> {
+  return checkStream(download.read(0, download.size - 1, fallback), expected, download.size, keepBytes);
 }
