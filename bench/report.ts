@@ -89,7 +89,11 @@ function encryptedTargets(e: EncryptedResults): Target[] {
   return [
     { what: 'encrypted gallery: time until all decoded, worker ≤ 0.9 × page-side decryption', measured: `${e.gallery.ratio.median.toFixed(2)} ×`, met: e.gallery.ratio.median <= 0.9 },
     { what: "encrypted gallery: the page's main thread blocked (long tasks), worker ≤ 0.5 × page-side", measured: `${longRatio.toFixed(2)} × (${e.gallery.longTaskMs.worker.median.toFixed(0)} against ${e.gallery.longTaskMs.page.median.toFixed(0)} ms)`, met: longRatio <= 0.5 },
-    { what: 'encrypted video: time to the first frame ≤ 1.1 × page-side', measured: `${e.video.firstFrameRatio.median.toFixed(2)} ×`, met: e.video.firstFrameRatio.median <= 1.1 },
+    {
+      what: 'encrypted video: time to the first frame ≤ 1.1 × page-side',
+      measured: `${e.video.firstFrameRatio.median.toFixed(2)} ×${e.video.breakdown ? ` (downloaded and stored in ${e.video.breakdown.worker.downloadMs.median.toFixed(0)} ms against ${e.video.breakdown.page.downloadMs.median.toFixed(0)} ms into the page's memory; breakdown in table 3)` : ''}`,
+      met: e.video.firstFrameRatio.median <= 1.1,
+    },
     { what: "encrypted video: the page's peak memory ≤ 50 MB", measured: `${mb(e.video.pagePeakBytes.worker.median)} (page-side: ${mb(e.video.pagePeakBytes.page.median)})`, met: e.video.pagePeakBytes.worker.median <= 50 * 1024 * 1024 },
     { what: 'encrypted video: worker heap growth < 16 MB', measured: `${mb(e.video.workerHeapGrowthBytes)} JS heap (${mb(e.video.workerHeapAndBuffersGrowthBytes)} with array buffers)`, met: e.video.workerHeapGrowthBytes < 16 * 1024 * 1024 },
     { what: 'encrypted video: bytes sent for a seek after the first play, and for a replay after a reload: 0', measured: `${mb(e.video.seekBytes)}, ${mb(e.video.replayBytes)}`, met: e.video.seekBytes === 0 && e.video.replayBytes === 0 },
@@ -159,7 +163,18 @@ export function renderReport(r: BenchResults): { markdown: string; svg: string }
   lines.push(`| gallery: main thread blocked (long tasks) | ${ms(e.gallery.longTaskMs.worker)} | ${ms(e.gallery.longTaskMs.page)} | |`);
   lines.push(`| video: time to the first frame | ${ms(e.video.firstFrameMs.worker)} | ${ms(e.video.firstFrameMs.page)} | ${ratio(e.video.firstFrameRatio)} |`);
   lines.push(`| video: the page's peak memory (JS heap and array buffers) | ${mb(e.video.pagePeakBytes.worker.median)} | ${mb(e.video.pagePeakBytes.page.median)} | |`);
+  const b = e.video.breakdown;
+  if (b) {
+    lines.push(`| video, breakdown: the whole ciphertext downloaded (worker: and stored) | ${ms(b.worker.downloadMs)} | ${ms(b.page.downloadMs)} | |`);
+    lines.push(`| video, breakdown: then verified and decrypted (worker: the hash's tail and the first blocks), and the first frame decoded | ${(e.video.firstFrameMs.worker.median - b.worker.downloadMs.median).toFixed(0)} ms | ${(e.video.firstFrameMs.page.median - b.page.downloadMs.median).toFixed(0)} ms (of which verify and decrypt: ${ms(b.page.verifyAndDecryptMs)}) | |`);
+  }
   lines.push('');
+  if (b) {
+    lines.push(
+      `Before its first frame the worker must have the whole ciphertext hashed (the spec's MUST): it hashes as the bytes arrive, with hash-wasm at ${b.hashMiBs.toFixed(0)} MiB/s here (${b.hashAloneMs.toFixed(0)} ms for this file alone), while the chunks are written to the store; the page hashes with WebCrypto's one-shot digest once the whole file is in memory, which is faster per byte and costs the file's size in memory.`,
+    );
+    lines.push('');
+  }
   lines.push(
     `Worker heap growth during the encrypted video: ${mb(e.video.workerHeapGrowthBytes)} of JS heap; ${mb(e.video.workerHeapAndBuffersGrowthBytes)} at most counting array buffers, and ${mb(e.video.workerAfterCollectionGrowthBytes)} once a garbage collection was forced at the end (the rest was chunks already written or decrypted, not yet collected). Sent for the seek after the first play: ${mb(e.video.seekBytes)}; for a replay after a reload: ${mb(e.video.replayBytes)}.`,
   );
