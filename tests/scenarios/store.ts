@@ -13,12 +13,15 @@ import type { Scenario } from './takeover.js';
 
 export const VIDEO = readFileSync(resolve(import.meta.dirname, '../../demo/media/sample-video.webm'));
 
-/** Plays a <video crossorigin> from `args.src`, seeks to `args.at` of its length; what the user sees. */
+/**
+ * Plays a <video crossorigin> from `args.src`, seeks to `args.at` of its length; what the user
+ * sees. `args.crossOrigin: false` leaves the attribute off, to show what that does.
+ */
 export const PLAY_AND_SEEK = `
   const video = document.createElement('video');
   video.muted = true;
   video.preload = 'auto';
-  video.crossOrigin = 'anonymous';
+  if (args.crossOrigin !== false) video.crossOrigin = 'anonymous';
   document.body.append(video);
   const event = (name) => new Promise((resolve) => {
     video.addEventListener(name, () => resolve(name), { once: true });

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
 import { startHomeserver, type Homeserver } from '../../demo/homeserver/server.js';
 import { startAppServer, type AppServer } from '../browser/appServer.js';
+import { crossOriginScenarios } from '../scenarios/crossorigin.js';
 import { encryptedScenarios } from '../scenarios/encrypted.js';
 import { storeScenarios } from '../scenarios/store.js';
 import { takeoverScenarios, type Scenario } from '../scenarios/takeover.js';
@@ -55,3 +56,4 @@ function runScenarios(title: string, scenarios: Scenario[]): void {
 runScenarios('adopted by a client that already has a worker', takeoverScenarios);
 runScenarios('each file downloaded once', storeScenarios);
 runScenarios('encrypted attachments, decrypted in the worker', encryptedScenarios);
+runScenarios('media elements and the crossorigin attribute', crossOriginScenarios);
