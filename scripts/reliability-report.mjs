@@ -20,11 +20,10 @@ if (files.length === 0) {
 
 const rows = new Map();
 const reasons = [];
-let requests = 0;
-let leaks = 0;
-let faults = 0;
-let survived = 0;
 let failed = 0;
+let leaks = 0;
+const NAMES = { chromium: 'Chromium', firefox: 'Firefox ESR', webkit: 'WebKitGTK' };
+const totals = Object.fromEntries(ENGINES.map((e) => [e, { scenarios: 0, passed: 0, skipped: [], requests: 0, leaks: 0, faults: 0, survived: 0 }]));
 for (const file of files) {
   const result = JSON.parse(readFileSync(join(DIR, file), 'utf8'));
   if (!rows.has(result.title)) rows.set(result.title, {});
@@ -40,10 +39,15 @@ for (const file of files) {
     cell += ` [${index + 1}]`;
   }
   rows.get(result.title)[result.engine] = cell;
-  requests += result.requests;
+  const total = totals[result.engine];
+  total.scenarios += 1;
+  if (result.status === 'passed') total.passed += 1;
+  if (result.status === 'skipped') total.skipped.push(reasons.indexOf(result.skipReason ?? 'no reason given') + 1);
+  total.requests += result.requests;
+  total.leaks += result.leaks;
+  total.faults += result.faults;
+  if (result.status === 'passed') total.survived += result.faults;
   leaks += result.leaks;
-  faults += result.faults;
-  if (result.status === 'passed') survived += result.faults;
   if (cell === 'FAIL') failed += 1;
 }
 
@@ -54,7 +58,15 @@ for (const [title, cells] of [...rows.entries()].sort(([a], [b]) => a.localeComp
 console.log(lines.join('\n'));
 console.log('');
 reasons.forEach((reason, i) => console.log(`[${i + 1}] ${reason}`));
-console.log('"not run" in the WebKit column: WebKit runs the core scenarios only (tests/webkit/), over W3C WebDriver.');
 console.log('');
-console.log(`Requests sent to the servers: ${requests}. Tokens leaked: ${leaks}. Faults injected: ${faults}, survived: ${survived}.`);
+// Per engine: the figures the suite is judged by (every scenario is written once, tests/scenarios/reliability/).
+const summary = ['| engine | scenarios | run | passed | skipped | requests sent | tokens leaked | faults injected | survived |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+for (const engine of ENGINES) {
+  const t = totals[engine];
+  const skipped = t.skipped.length ? `${t.skipped.length} (${t.skipped.map((i) => `[${i}]`).join(' ')})` : '0';
+  summary.push(`| ${NAMES[engine]} | ${t.scenarios} | ${t.scenarios - t.skipped.length} | ${t.passed} | ${skipped} | ${t.requests} | ${t.leaks} | ${t.faults} | ${t.survived} |`);
+}
+console.log(summary.join('\n'));
+console.log('');
+console.log(ENGINES.map((e) => `${NAMES[e]} ${totals[e].passed}/${totals[e].scenarios} passed, ${totals[e].skipped.length} skipped, ${totals[e].leaks} tokens leaked, ${totals[e].survived}/${totals[e].faults} faults survived`).join('; ') + '.');
 process.exit(failed > 0 || leaks > 0 ? 1 : 0);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# npm run test:reliability: the suite that tries to break the worker, in Chromium and Firefox
-# ESR (Playwright) and its core scenarios in WebKitGTK (W3C WebDriver), then its report.
+# npm run test:reliability: the suite that tries to break the worker (tests/scenarios/reliability/),
+# in Chromium and Firefox ESR (Playwright) and WebKitGTK (W3C WebDriver), then its report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-browsers.sh

@@ -1,11 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Page } from '@playwright/test';
 import { startHomeserver, type Homeserver } from '../../demo/homeserver/server.js';
 import { test as base } from '../browser/fixtures.js';
+import type { Faults } from '../scenarios/reliability/env.js';
 import { leakIn } from './leaks.js';
-
-export { expect, loadImage, mediaRequests, register, stopServiceWorkers } from '../browser/fixtures.js';
 
 /**
  * The reliability suite's fixtures: besides the homeserver, an "attacker" server on another
@@ -16,12 +14,6 @@ export { expect, loadImage, mediaRequests, register, stopServiceWorkers } from '
  */
 
 const METRICS_DIR = resolve(import.meta.dirname, '../../test-results/reliability');
-
-export interface Faults {
-  /** Call once per fault the test injects (a stopped worker, a 429, a hung server…). */
-  inject(what: string): void;
-  readonly injected: readonly string[];
-}
 
 export const test = base.extend<{ attacker: Homeserver; faults: Faults; audit: void }>({
   attacker: async ({}, use) => {
@@ -59,17 +51,3 @@ export const test = base.extend<{ attacker: Homeserver; faults: Faults; audit: v
     { auto: true },
   ],
 });
-
-/** Turns on the worker's per-request reports for this page; read them with `reports(page)`. */
-export async function recordReports(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    (window as any).reports = [];
-    await (window as any).handles[0].onDiagnostic((entry: unknown) => (window as any).reports.push(entry));
-  });
-}
-
-export async function reports(page: Page): Promise<Array<{ url: string; upstreamUrl: string | null; outcome: string; status: number }>> {
-  return page.evaluate(() => (window as any).reports);
-}
-
-export const legacy = (hs: Homeserver, mxc: string, endpoint = 'download') => `${hs.url}/_matrix/media/v3/${endpoint}/${mxc.slice(6)}`;

@@ -6,12 +6,23 @@
 
 export type Engine = 'chromium' | 'firefox' | 'webkit';
 
+/**
+ * What runs in the page: the body of an async function of `args`, or a function of `args`
+ * (serialized, as Playwright's evaluate does: it must not close over anything).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type InPage<T> = string | ((args: any) => T | Promise<T>);
+
 export interface PageDriver {
   readonly engine: Engine;
-  /** Runs `body`, the body of an async function of `args`, in the page; resolves with its result. */
-  run<T = unknown>(body: string, args?: unknown): Promise<T>;
+  /** Runs `body` in the page with `args`; resolves with its result. */
+  run<T = unknown>(body: InPage<T>, args?: unknown): Promise<T>;
   /** Loads `url` (a test page) and waits until its `window.ready`. */
   open(url: string): Promise<void>;
+  /** Goes to `url` as a user typing it would, without waiting for a test page. */
+  navigate(url: string): Promise<void>;
+  /** A second tab in the same browser profile, at the test page `url`. */
+  newTab(url: string): Promise<PageDriver>;
   /** Reloads the page as the user does, and waits until it is ready. */
   reload(): Promise<void>;
   /**
@@ -19,6 +30,20 @@ export interface PageDriver {
    * gives a test no way to issue one.
    */
   readonly hardReload: (() => Promise<void>) | undefined;
+  /**
+   * Stops the origin's service workers, as the browser does to idle ones. Undefined where the
+   * engine gives a test no way to.
+   */
+  readonly stopWorkers: (() => Promise<void>) | undefined;
+  /** Why `hardReload` or `stopWorkers` is undefined in this engine: the missing capability. */
+  readonly missing: Partial<Record<Capability, string>>;
+}
+
+export type Capability = 'hardReload' | 'stopWorkers';
+
+/** The async function body that runs `body`. */
+export function bodyOf(body: InPage<unknown>): string {
+  return typeof body === 'string' ? body : `return (${body.toString()})(args);`;
 }
 
 /** The body that waits for the test page's `window.ready`. */

@@ -11,7 +11,7 @@ import { workboxAppFiles } from './testApps.js';
  * root, so its users arrive with a page controlled by that worker. Each scenario starts there
  * (or at the reverse move), registers the add-on and checks what the user sees and what the
  * homeserver receives. Written once; tests/browser/takeover.spec.ts runs them in Chromium and
- * Firefox, tests/webkit/takeover.test.ts in WebKit.
+ * Firefox, tests/webkit/scenarios.test.ts in WebKit.
  */
 
 export interface ScenarioEnv {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../freePort.js';
-import { WAIT_FOR_READY, type PageDriver } from '../scenarios/driver.js';
+import { bodyOf, WAIT_FOR_READY, type InPage, type PageDriver } from '../scenarios/driver.js';
 
 /**
  * A small W3C WebDriver client for WebKitGTK: Playwright can only drive the WebKit it builds
@@ -19,6 +19,12 @@ export interface WebKitSession {
   executeAsync<T>(script: string, ...args: unknown[]): Promise<T>;
   execute<T>(script: string, ...args: unknown[]): Promise<T>;
   currentUrl(): Promise<string>;
+  /** WebDriver's New Window command (a tab); resolves with its handle. */
+  newTab(): Promise<string>;
+  /** Makes the tab `handle` the one later commands go to (one at a time, as WebDriver has it). */
+  switchTo(handle: string): Promise<void>;
+  /** The tab commands go to now. */
+  windowHandle(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -78,6 +84,9 @@ export async function startWebKitDriver(): Promise<WebKitDriver> {
         executeAsync: async <T>(script: string, ...args: unknown[]) => (await call(base, 'POST', `${session}/execute/async`, { script, args })) as T,
         execute: async <T>(script: string, ...args: unknown[]) => (await call(base, 'POST', `${session}/execute/sync`, { script, args })) as T,
         currentUrl: async () => (await call(base, 'GET', `${session}/url`)) as string,
+        newTab: async () => ((await call(base, 'POST', `${session}/window/new`, { type: 'tab' })) as { handle: string }).handle,
+        switchTo: async (handle) => void (await call(base, 'POST', `${session}/window`, { handle })),
+        windowHandle: async () => (await call(base, 'GET', `${session}/window`)) as string,
         close: async () => void (await call(base, 'DELETE', session).catch(() => undefined)),
       };
     },
@@ -91,12 +100,19 @@ export async function startWebKitDriver(): Promise<WebKitDriver> {
   };
 }
 
-/** The scenarios' driver over a WebKit session. */
-export function webkitDriver(session: WebKitSession): PageDriver {
-  const run = async <T>(body: string, args: unknown = null): Promise<T> => {
+/**
+ * The scenarios' driver over a WebKit session, in its tab `handle` (the first tab if not given).
+ * WebDriver sends commands to one tab at a time: each call first moves there.
+ */
+export function webkitDriver(session: WebKitSession, handle?: string): PageDriver {
+  const here = async () => {
+    if (handle !== undefined && (await session.windowHandle()) !== handle) await session.switchTo(handle);
+  };
+  const run = async <T>(body: InPage<T>, args: unknown = null): Promise<T> => {
+    await here();
     const result = await session.executeAsync<{ value?: T; error?: string }>(
       `const done = arguments[arguments.length - 1];
-       (async (args) => { ${body} })(arguments[0]).then((value) => done({ value }), (e) => done({ error: String(e && e.stack || e) }));`,
+       (async (args) => { ${bodyOf(body)} })(arguments[0]).then((value) => done({ value }), (e) => done({ error: String(e && e.stack || e) }));`,
       args,
     );
     if (result.error) throw new Error(`in WebKit: ${result.error}`);
@@ -106,14 +122,32 @@ export function webkitDriver(session: WebKitSession): PageDriver {
     engine: 'webkit',
     run,
     async open(url) {
+      await here();
       await session.navigate(url);
       await run(WAIT_FOR_READY);
     },
+    async navigate(url) {
+      await here();
+      await session.navigate(url);
+    },
+    async newTab(url) {
+      handle ??= await session.windowHandle();
+      const tab = webkitDriver(session, await session.newTab());
+      await tab.open(url);
+      return tab;
+    },
     async reload() {
+      await here();
       await session.refresh();
       await run(WAIT_FOR_READY);
     },
     // WebDriver has no reload that bypasses the worker, and WebKitGTK no other protocol for it.
     hardReload: undefined,
+    // Nor any command that stops a service worker.
+    stopWorkers: undefined,
+    missing: {
+      hardReload: 'W3C WebDriver has no reload that bypasses the service worker, and WebKitGTK offers no other automation protocol',
+      stopWorkers: 'W3C WebDriver has no command that stops a service worker, and WebKitGTK offers no other automation protocol',
+    },
   };
 }
