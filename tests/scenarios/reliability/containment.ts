@@ -126,13 +126,20 @@ export const containment: ReliabilityGroup = {
         const token = homeserver.register('alice', 'pw');
         await register(d, { homeserverUrl: homeserver.url, accessToken: token });
         const mxc = homeserver.addMedia(samplePng(31, 17), 'image/png', 'pic.png');
-        const url = await d.run<string>('return window.handles[0].mediaUrl(args, { filename: "pic.png" });', mxc);
+        const url = await d.run<string>('return window.handles[0].mediaUrl(args, { filename: "Holiday photo.png" });', mxc);
+        assert.equal(new URL(url).origin, app.url);
         const tab = await d.newTab(`${app.url}/index.html`);
         await tab.navigate(url);
         // The browser's own image document: the picture, decoded.
         const width = await until(() => tab.run<number | null>('return document.querySelector("img")?.naturalWidth ?? null;'), (w) => w === 31);
         assert.equal(width, 31);
-        assert.deepEqual(mediaGets(homeserver).map((r) => r.authorization), [`Bearer ${token}`]);
+        assert.deepEqual(
+          mediaGets(homeserver).map((r) => [r.path, r.authorization]),
+          [[`/_matrix/client/v1/media/download/${mxc.slice(6)}/Holiday%20photo.png`, `Bearer ${token}`]],
+        );
+        // What "Save image as" gets: the type, and the name asked for.
+        const headers = await d.run<[string | null, string | null]>('const r = await fetch(args); return [r.headers.get("content-type"), r.headers.get("content-disposition")];', url);
+        assert.deepEqual(headers, ['image/png', `inline; filename="Holiday photo.png"; filename*=UTF-8''Holiday%20photo.png`]);
       },
     },
     {
@@ -142,20 +149,24 @@ export const containment: ReliabilityGroup = {
         await register(d, { homeserverUrl: homeserver.url, accessToken: token });
         const before = homeserver.addMedia(samplePng(6, 6, 3), 'image/png');
         assert.equal((await loadImage(d, legacy(homeserver, before))).ok, true);
+        // The worker's session records, as stored.
+        const sessions = () =>
+          d.run<string>(
+            () =>
+              new Promise<string>((resolve) => {
+                const open = indexedDB.open('matrix-media-sw');
+                open.onsuccess = () => {
+                  const all = open.result.transaction('sessions').objectStore('sessions').getAll();
+                  all.onsuccess = () => resolve(JSON.stringify(all.result));
+                };
+              }),
+          );
+        assert.ok((await sessions()).includes(token), 'the worker kept the session before');
         await d.run('await window.handles[0].signOut();');
-        const stored = await d.run<string>(
-          () =>
-            new Promise<string>((resolve) => {
-              const open = indexedDB.open('matrix-media-sw');
-              open.onsuccess = () => {
-                const all = open.result.transaction('sessions').objectStore('sessions').getAll();
-                all.onsuccess = () => resolve(JSON.stringify(all.result));
-              };
-            }),
-        );
-        assert.ok(!stored.includes(token));
+        assert.ok(!(await sessions()).includes(token));
         const from = homeserver.log.length;
-        for (const seed of [4, 5, 6]) await loadImage(d, legacy(homeserver, homeserver.addMedia(samplePng(6, 6, seed), 'image/png')));
+        // Signed out: the frozen legacy URLs answer 404, and the images stay broken.
+        for (const seed of [4, 5, 6]) assert.equal((await loadImage(d, legacy(homeserver, homeserver.addMedia(samplePng(6, 6, seed), 'image/png')))).ok, false);
         await loadImage(d, legacy(homeserver, before).replace('/_matrix/media/v3/', '/_matrix/client/v1/media/'));
         assert.ok(homeserver.log.slice(from).every((r) => r.authorization === null));
       },

@@ -14,7 +14,7 @@ async function showAfterRegistering(d: PageDriver, homeserver: Homeserver, token
 }
 
 const unauthenticatedMedia = (homeserver: Homeserver) =>
-  homeserver.log.filter((r) => r.method === 'GET' && r.path.includes('/media/') && r.authorization === null);
+  homeserver.log.filter((r) => r.method === 'GET' && r.path.includes('/media/') && (r.authorization === null || !r.path.startsWith('/_matrix/client/v1/')));
 
 const controlled = (d: PageDriver) => d.run<boolean>('return navigator.serviceWorker.controller !== null;');
 
@@ -27,6 +27,7 @@ export const lifecycle: ReliabilityGroup = {
         const token = homeserver.register('alice', 'pw');
         assert.equal(await controlled(d), false);
         assert.equal(await showAfterRegistering(d, homeserver, token, 5), true);
+        assert.equal(await controlled(d), true);
         assert.deepEqual(unauthenticatedMedia(homeserver), []);
       },
     },
@@ -36,6 +37,7 @@ export const lifecycle: ReliabilityGroup = {
         const token = homeserver.register('alice', 'pw');
         await showAfterRegistering(d, homeserver, token, 1);
         await d.reload();
+        assert.equal(await controlled(d), true);
         assert.equal(await showAfterRegistering(d, homeserver, token, 5), true);
         assert.deepEqual(unauthenticatedMedia(homeserver), []);
       },
@@ -48,8 +50,10 @@ export const lifecycle: ReliabilityGroup = {
         await showAfterRegistering(d, homeserver, token, 1);
         await d.hardReload!();
         faults.inject('hard reload');
+        // Proof that it was a hard reload: the worker does not control the page, until it claims it.
         assert.equal(await controlled(d), false);
         assert.equal(await showAfterRegistering(d, homeserver, token, 5), true);
+        assert.equal(await controlled(d), true);
         assert.deepEqual(unauthenticatedMedia(homeserver), []);
       },
     },
