@@ -1,18 +1,16 @@
-import { resolve } from 'node:path';
 import { samplePng } from '../../demo/homeserver/png.js';
-import { sdkAppDir } from '../scenarios/testApps.js';
-import { startAppServer, type AppServer } from './appServer.js';
+import { startSdkApp } from '../scenarios/testApps.js';
+import type { AppServer } from './appServer.js';
 import { expect, mediaRequests, test } from './fixtures.js';
 
 // A real matrix-js-sdk client (bundled by Vite, as a client app is) signed in to the embedded
 // homeserver: its URLs load through the worker, and its token stays in step with the worker's.
 
-const ROOT = resolve(import.meta.dirname, '../..');
 let sdkApp: AppServer;
 
 test.beforeAll(async () => {
   test.setTimeout(180_000);
-  sdkApp = await startAppServer([await sdkAppDir(), resolve(ROOT, 'dist')]);
+  sdkApp = await startSdkApp();
 });
 
 test.afterAll(async () => {

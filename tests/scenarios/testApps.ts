@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'vite';
+import { startAppServer, type AppServer } from '../browser/appServer.js';
 import { readmeExample } from '../unit/packedPackage.js';
 
 /**
@@ -43,6 +44,11 @@ export function sdkAppDir(): Promise<string> {
     return out;
   })();
   return sdkBuilt;
+}
+
+/** The matrix-js-sdk test client served on its own origin, the package's dist/ beside it (the worker script). */
+export async function startSdkApp(): Promise<AppServer> {
+  return startAppServer([await sdkAppDir(), resolve(ROOT, 'dist')]);
 }
 
 let pwaBuilt: Promise<string> | undefined;

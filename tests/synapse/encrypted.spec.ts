@@ -1,11 +1,10 @@
-import { resolve } from 'node:path';
 import { encryptAttachment } from 'matrix-encrypt-attachment';
 import { samplePhoto } from '../../demo/homeserver/samples.js';
 import type { EncryptedFile } from '../../src/encryptedFile.js';
-import { startAppServer, type AppServer } from '../browser/appServer.js';
+import type { AppServer } from '../browser/appServer.js';
 import { pageDriver } from '../browser/pageDriver.js';
 import { PLAY_AND_SEEK, VIDEO } from '../scenarios/store.js';
-import { sdkAppDir } from '../scenarios/testApps.js';
+import { startSdkApp } from '../scenarios/testApps.js';
 import { expect, test, upload, whoami } from './fixtures.js';
 
 // Encrypted attachments against the real Synapse, through matrix-js-sdk as a client uses it: the
@@ -13,12 +12,11 @@ import { expect, test, upload, whoami } from './fixtures.js';
 // (an unencrypted room is fine: the attachment's own encryption is what the worker handles),
 // read back with the SDK and shown through encryptedMediaUrl.
 
-const ROOT = resolve(import.meta.dirname, '../..');
 let sdkApp: AppServer;
 
 test.beforeAll(async () => {
   test.setTimeout(180_000);
-  sdkApp = await startAppServer([await sdkAppDir(), resolve(ROOT, 'dist')]);
+  sdkApp = await startSdkApp();
 });
 test.afterAll(async () => {
   await sdkApp?.close();
