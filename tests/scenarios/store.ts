@@ -15,7 +15,8 @@ export const VIDEO = readFileSync(resolve(import.meta.dirname, '../../demo/media
 
 /**
  * Plays a <video crossorigin> from `args.src`, seeks to `args.at` of its length; what the user
- * sees. `args.crossOrigin: false` leaves the attribute off, to show what that does.
+ * sees. `args.crossOrigin: false` leaves the attribute off, to show what that does; `args.unload`
+ * makes the element let go of the video afterwards, as an app that is done with it does.
  */
 export const PLAY_AND_SEEK = `
   const video = document.createElement('video');
@@ -40,6 +41,8 @@ export const PLAY_AND_SEEK = `
   const played = video.currentTime > at;
   video.pause();
   video.remove();
+  // A removed element may still load (Firefox asks for more of it later): args.unload ends that.
+  if (args.unload) { video.removeAttribute('src'); video.load(); }
   return { loaded, seeked: seekedResult, at: Math.round(at), played };`;
 
 /** What the worker's media store holds: each file's key parts and stored bytes. */
