@@ -1,3 +1,4 @@
+import { ChunkQueue, type Chunk } from './chunkQueue.js';
 import type { MediaStore, StoredFile } from './mediaStore.js';
 
 /**
@@ -34,19 +35,6 @@ export type Fallback = (start: number, end: number) => Promise<ReadableStream<Ui
 
 type State = 'idle' | 'running' | 'done' | 'stopped' | 'failed';
 
-interface Chunk {
-  index: number;
-  bytes: Uint8Array;
-  filled: number;
-}
-
-/**
- * Full chunks kept in memory while the store catches up: the network runs ahead of the disk by
- * this much at most, then waits. Written up to WRITE_BATCH at a time (see MediaStore.writeChunks).
- */
-const QUEUED_CHUNKS = 8;
-const WRITE_BATCH = 4;
-
 export class SharedDownload {
   readonly key: string;
   readonly size: number;
@@ -54,10 +42,8 @@ export class SharedDownload {
   private state: State = 'idle';
   /** The chunk being filled: its index, bytes and how many have arrived. */
   private current: Chunk | undefined;
-  /** Full chunks not yet in the store, oldest first, readable from memory until they are. */
-  private queued: Chunk[] = [];
-  /** The batch being written now (at the head of `queued`), or undefined. */
-  private writing: Promise<void> | undefined;
+  /** Full chunks not yet in the store, readable from memory until they are. */
+  private readonly queue: ChunkQueue;
   private readers = 0;
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private wake: Array<() => void> = [];
@@ -73,6 +59,16 @@ export class SharedDownload {
     this.key = options.file.key;
     this.size = options.file.size;
     this.finished = new Promise((resolve) => (this.finish = resolve));
+    this.queue = new ChunkQueue({
+      write: (index, chunks) => options.store.writeChunks(this.file, index, chunks, options.busy()),
+      written: (last) => {
+        this.file = { ...this.file, stored: last.index * options.store.chunkBytes + last.bytes.byteLength };
+        this.reportProgress();
+        this.notify();
+      },
+      failed: () => this.end('failed'),
+      active: () => this.state === 'running',
+    });
     if (this.file.stored >= this.size) this.end('done');
   }
 
@@ -169,7 +165,7 @@ export class SharedDownload {
     for (;;) {
       const index = Math.floor(position / chunkBytes);
       const chunkStart = index * chunkBytes;
-      for (const inMemory of [this.current, ...this.queued]) {
+      for (const inMemory of [this.current, this.queue.find(index)]) {
         if (inMemory && inMemory.index === index && position < chunkStart + inMemory.filled) {
           // A view, not a copy: the filled part of a chunk never changes.
           return inMemory.bytes.subarray(position - chunkStart, Math.min(inMemory.filled, end + 1 - chunkStart));
@@ -220,35 +216,14 @@ export class SharedDownload {
         position += take;
         this.notify();
         if (current.filled === current.bytes.byteLength) {
-          this.queued.push(current);
           this.current = undefined;
-          this.writing ??= this.writeQueued();
           // The disk sets the pace once the queue is full; memory holds at most QUEUED_CHUNKS + 1.
-          while (this.queued.length >= QUEUED_CHUNKS && this.writing) await this.writing;
+          await this.queue.push(current);
         }
       }
     }
-    while (this.writing) await this.writing;
+    await this.queue.settled();
     this.end(this.file.stored >= this.size ? 'done' : this.state === 'running' ? 'failed' : this.state);
-  }
-
-  /** Writes queued chunks, a batch per transaction, until none are left; a failed write ends the download. */
-  private async writeQueued(): Promise<void> {
-    try {
-      while (this.queued.length > 0 && this.state === 'running') {
-        const batch = this.queued.slice(0, WRITE_BATCH);
-        await this.options.store.writeChunks(this.file, batch[0]!.index, batch.map((chunk) => chunk.bytes), this.options.busy());
-        const last = batch.at(-1)!;
-        this.file = { ...this.file, stored: last.index * this.options.store.chunkBytes + last.bytes.byteLength };
-        this.queued.splice(0, batch.length);
-        this.reportProgress();
-        this.notify();
-      }
-    } catch {
-      this.end('failed');
-    } finally {
-      this.writing = undefined;
-    }
   }
 
   private lingerIfUnread(): void {
@@ -265,7 +240,7 @@ export class SharedDownload {
     clearTimeout(this.lingerTimer);
     void this.upstream?.cancel().catch(() => undefined);
     this.current = undefined;
-    this.queued = [];
+    this.queue.clear();
     this.reportProgress(true);
     this.notify();
     this.options.onEnd?.();

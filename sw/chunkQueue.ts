@@ -1,0 +1,73 @@
+/**
+ * Which full chunks wait for the disk: a download's chunks on their way to the media store,
+ * readable from memory until they are written, and written several per transaction. The
+ * network runs ahead of the disk by QUEUED_CHUNKS at most, then waits for it.
+ */
+
+export interface Chunk {
+  index: number;
+  bytes: Uint8Array;
+  /** How many of `bytes` have arrived; a queued chunk is full. */
+  filled: number;
+}
+
+/** Full chunks kept in memory while the store catches up. */
+export const QUEUED_CHUNKS = 8;
+/** Chunks per transaction (see MediaStore.writeChunks for why several). */
+export const WRITE_BATCH = 4;
+
+export interface ChunkQueueOptions {
+  /** Stores consecutive chunks, the first at `index`. */
+  write(index: number, chunks: Uint8Array[]): Promise<void>;
+  /** Told of the last chunk of each batch written. */
+  written(last: Chunk): void;
+  /** Told once a write has failed; nothing more is written. */
+  failed(): void;
+  /** False once the download has ended: what is still queued is not written. */
+  active(): boolean;
+}
+
+export class ChunkQueue {
+  private queued: Chunk[] = [];
+  /** The batch being written now (at the head of `queued`), or undefined. */
+  private writing: Promise<void> | undefined;
+
+  constructor(private readonly options: ChunkQueueOptions) {}
+
+  /** Queued chunk `index`, if it is still waiting for the disk. */
+  find(index: number): Chunk | undefined {
+    return this.queued.find((chunk) => chunk.index === index);
+  }
+
+  /** Queues a full chunk; resolves once there is room for the next (the disk sets the pace). */
+  async push(chunk: Chunk): Promise<void> {
+    this.queued.push(chunk);
+    this.writing ??= this.drain();
+    while (this.queued.length >= QUEUED_CHUNKS && this.writing) await this.writing;
+  }
+
+  /** Resolves once nothing is being written any more. */
+  async settled(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  /** Drops what is queued (the download ended); a write under way still finishes. */
+  clear(): void {
+    this.queued = [];
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queued.length > 0 && this.options.active()) {
+        const batch = this.queued.slice(0, WRITE_BATCH);
+        await this.options.write(batch[0]!.index, batch.map((chunk) => chunk.bytes));
+        this.queued.splice(0, batch.length);
+        this.options.written(batch.at(-1)!);
+      }
+    } catch {
+      this.options.failed();
+    } finally {
+      this.writing = undefined;
+    }
+  }
+}
