@@ -159,9 +159,9 @@ export class MediaStore {
   /**
    * Stores consecutive chunks of `file`, the first at `index`, and the file's new stored length,
    * in one transaction. Several chunks per transaction because each commit has a cost of its own:
-   * four per transaction wrote 1.4× faster than one in Chromium, 1.2× in Firefox. Makes room first by evicting the least recently used other
-   * files (never those in `keep`); on a quota error it evicts once more and tries again. Rejects
-   * when there is no room.
+   * four per transaction wrote 1.4× faster than one in Chromium, 1.2× in Firefox. Makes room
+   * first by evicting the least recently used other files (never those in `keep`); on a quota
+   * error it evicts once more and tries again. Rejects when there is no room.
    */
   async writeChunks(file: StoredFile, index: number, chunks: readonly Uint8Array[], keep: ReadonlySet<string>): Promise<void> {
     const db = await this.database();

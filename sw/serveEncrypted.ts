@@ -7,7 +7,7 @@ import { parseRangeHeader } from './rangeResponse.js';
 import { networkFallback, openDownload, type FetchUpstream, type StoreContext } from './serveThroughStore.js';
 import type { StoredSession } from './sessionStore.js';
 import type { SharedDownload } from './sharedDownload.js';
-import { checkDownload, type CheckedFile } from './verifyHash.js';
+import { checkDownload, sameDigest, type CheckedFile } from './verifyHash.js';
 
 /**
  * How an encrypted attachment is served: its ciphertext comes through the media store (one
@@ -97,7 +97,7 @@ export async function serveEncrypted(
     }
     const ciphertext = new Uint8Array(await response.arrayBuffer());
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext));
-    if (digest.length !== attachment.sha256.length || digest.some((byte, i) => byte !== attachment.sha256[i])) return HASH_MISMATCH();
+    if (!sameDigest(digest, attachment.sha256)) return HASH_MISMATCH();
     return decrypted(attachment, ciphertext.byteLength, rangeHeader, fromMemory(ciphertext), cryptoKey);
   }
 

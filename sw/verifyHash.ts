@@ -40,7 +40,8 @@ export async function sha256(): Promise<Sha256> {
   };
 }
 
-const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i]);
+/** Whether a digest is the one expected: the one comparison every hash check uses. */
+export const sameDigest = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i]);
 
 export interface CheckedFile {
   matches: boolean;
@@ -63,7 +64,7 @@ async function checkStream(stream: ReadableStream<Uint8Array>, expected: Uint8Ar
     hasher.update(value);
     kept?.push(value);
   }
-  const matches = equal(hasher.digest(), expected);
+  const matches = sameDigest(hasher.digest(), expected);
   if (!matches || !kept) return { matches };
   const bytes = new Uint8Array(size);
   let offset = 0;
