@@ -55,12 +55,17 @@ async function encryptAndUpload(hs: Homeserver, plain: Buffer): Promise<Encrypte
   return { ...(info as unknown as EncryptedFile), url: hs.addMedia(Buffer.from(data), 'application/octet-stream') };
 }
 
-async function openPage(browser: Browser, app: AppServer, hs: Homeserver, token: string) {
+/**
+ * A fresh page; with the worker registered for `worker`, with none for `page`: a client without
+ * a worker, whose fetches go straight to the homeserver (through ours they would take a detour
+ * the page-side path does not have).
+ */
+async function openPage(browser: Browser, app: AppServer, hs: Homeserver, token: string, mode: Mode) {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${app.url}/bench/page.html`);
   await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-  await page.evaluate(([h, t]) => (window as any).setupStrategy('mms-warm', h, t), [hs.url, token] as const);
+  await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), [mode === 'worker' ? 'mms-warm' : 'none', hs.url, token] as const);
   return { context, page };
 }
 
@@ -120,7 +125,7 @@ export async function encryptedRuns(
     for (let rep = 0; rep < reps; rep++) {
       const round = {} as Record<Mode, number>;
       for (const mode of MODES) {
-        const { context, page } = await openPage(browser, app, hs, token);
+        const { context, page } = await openPage(browser, app, hs, token, mode);
         const result = await page.evaluate(([f, m]) => (window as any).encryptedGallery(f, m), [files, mode] as const);
         gallery.failures.push(...(result.failures as string[]).map((f) => `${mode}: ${f}`));
         round[mode] = result.ms;
@@ -144,7 +149,7 @@ export async function encryptedRuns(
     for (let rep = 0; rep < Math.max(1, Math.min(3, reps)); rep++) {
       const round = {} as Record<Mode, number>;
       for (const mode of MODES) {
-        const { context, page } = await openPage(browser, app, hs, token);
+        const { context, page } = await openPage(browser, app, hs, token, mode);
         const cdp = await pageCdp(page);
         const stopPage = heapSampler((method) => cdp.send(method as 'Runtime.getHeapUsage') as Promise<{ usedSize: number; backingStorageSize?: number }>);
         const stopWorker = mode === 'worker' ? heapSampler(await workerTarget(browser)) : undefined;
@@ -181,7 +186,7 @@ export async function encryptedRuns(
       }
       ratios.push(round.worker / round.page);
     }
-    const { context: hashContext, page: hashPage } = await openPage(browser, app, hs, token);
+    const { context: hashContext, page: hashPage } = await openPage(browser, app, hs, token, 'worker');
     const hashMiBs = (await hashPage.evaluate(() => (window as any).hashThroughput())) as number;
     await hashContext.close();
     return {
