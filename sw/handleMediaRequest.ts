@@ -171,8 +171,7 @@ export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaF
   if (media.kind === 'encrypted') {
     const ciphertext = (serverName: string, mediaId: string): LocalMediaRequest =>
       ({ kind: 'local', api: 'v1', sessionId: session.id, endpoint: 'download', rest: `/${serverName}/${mediaId}`, search: '', fileName: undefined });
-    const response = await serveEncrypted(ctx, media, session, range, event.trace, (serverName, mediaId) => fetchWithRange(ciphertext(serverName, mediaId)), waitUntil);
-    return toLocalResponse(response, media);
+    return serveEncrypted(ctx, media, session, range, event.trace, (serverName, mediaId) => fetchWithRange(ciphertext(serverName, mediaId)), waitUntil);
   }
   const key = session.accessToken === null ? undefined : storeKey(session, media);
   const stored = key === undefined ? undefined : await serveThroughStore(

@@ -34,11 +34,11 @@ export function contentDisposition(disposition: 'inline' | 'attachment', fileNam
   return `${disposition}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
-/** Re-wraps the upstream response (body still streaming) with the app-origin safety headers. */
-export function toLocalResponse(upstream: Response, media: Pick<LocalMediaRequest, 'fileName'>): Response {
+/** Headers for a response served on the app's origin: those worth passing on, and the safety ones. */
+export function localHeaders(upstream: Headers, ok: boolean, media: Pick<LocalMediaRequest, 'fileName'>): Headers {
   const headers = new Headers();
   for (const name of PASSED_HEADERS) {
-    const value = upstream.headers.get(name);
+    const value = upstream.get(name);
     if (value !== null) headers.set(name, value);
   }
   const contentType = headers.get('Content-Type') ?? 'application/octet-stream';
@@ -46,10 +46,15 @@ export function toLocalResponse(upstream: Response, media: Pick<LocalMediaReques
   headers.set('X-Content-Type-Options', 'nosniff');
   headers.set('Content-Security-Policy', MEDIA_CONTENT_SECURITY_POLICY);
   headers.set('Referrer-Policy', 'no-referrer');
-  if (upstream.ok) {
+  if (ok) {
     // Thumbnails too: a server that "thumbnails" into SVG must not get it rendered on our origin.
     const disposition = isInlineContentType(contentType) ? 'inline' : 'attachment';
     headers.set('Content-Disposition', contentDisposition(disposition, media.fileName));
   }
-  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
+  return headers;
+}
+
+/** Re-wraps the upstream response (body still streaming) with the app-origin safety headers. */
+export function toLocalResponse(upstream: Response, media: Pick<LocalMediaRequest, 'fileName'>): Response {
+  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: localHeaders(upstream.headers, upstream.ok, media) });
 }
