@@ -38,6 +38,7 @@ export function createMediaWorkerState(): MediaWorkerState {
     fetch: (input, init) => fetch(input, init),
     store,
     downloads: new Map(),
+    opening: new Map(),
     keys: new EncryptionKeys(askClient),
     verified,
     progress: (media, { loaded, total }) => diagnostics.progress({ media, loaded, total }),

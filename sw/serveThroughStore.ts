@@ -19,6 +19,8 @@ export interface StoreContext {
   store: MediaStore;
   /** The running download of each file, by store key. */
   downloads: Map<string, SharedDownload>;
+  /** Files being opened (the store read, the upstream request under way), by store key. */
+  opening: Map<string, Promise<Opened>>;
   /** Reports a download's progress to the pages that asked for diagnostics. */
   progress?: (media: string, progress: Progress) => void;
 }
@@ -98,6 +100,31 @@ export async function openDownload(
   const { key } = request;
   const running = ctx.downloads.get(key);
   if (running) return { download: running, source: running.stored > 0 ? 'both' : 'network' };
+  // Requests that arrive together (an image shown twice, ranges asked at once) share one
+  // download: without this each would ask upstream before the first one's download existed.
+  const opening = ctx.opening.get(key);
+  if (opening) {
+    const first = await opening.catch(() => undefined);
+    if (first && 'download' in first) return { download: first.download, source: first.download.stored > 0 ? 'both' : 'network' };
+    // The first could not be kept: this request asks for itself.
+  }
+  const started = openNew(ctx, request, firstRange, fetchUpstream, waitUntil);
+  ctx.opening.set(key, started);
+  try {
+    return await started;
+  } finally {
+    if (ctx.opening.get(key) === started) ctx.opening.delete(key);
+  }
+}
+
+async function openNew(
+  ctx: StoreContext,
+  request: FileRequest,
+  firstRange: string | null,
+  fetchUpstream: FetchUpstream,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Opened> {
+  const { key } = request;
   const file = await ctx.store.get(key);
   if (file && file.stored >= file.size) {
     ctx.store.touch(key);

@@ -159,6 +159,18 @@ describe('handleMediaRequest: encrypted attachments', () => {
     expect(t.mediaSeen().map((s) => [s.url, s.authorization])).toEqual([[`${HS}/_matrix/client/v1/media/download/hs.example/secretFile`, 'Bearer tok']]);
   });
 
+  it('ranges asked for while the file is being checked are decrypted from the checked bytes: one download', async () => {
+    const { t, plain, get } = await served(1000);
+    const ranges = [['bytes=0-', 0, 999], ['bytes=15-16', 15, 16], ['bytes=17-31', 17, 31], ['bytes=-1', 999, 999], ['bytes=500-515', 500, 515]] as const;
+    const parts = await Promise.all(ranges.map(([range]) => get(range)));
+    for (const [i, [, start, end]] of ranges.entries()) {
+      expect([parts[i]!.status, parts[i]!.headers.get('Content-Range'), parts[i]!.headers.get('Content-Length')]).toEqual([206, `bytes ${start}-${end}/1000`, String(end - start + 1)]);
+      expect(await bytesOf(parts[i]!)).toEqual([...plain.slice(start, end + 1)]);
+    }
+    await t.settled();
+    expect(t.mediaSeen()).toHaveLength(1);
+  });
+
   it('decrypts files encrypted by matrix-encrypt-attachment to the original bytes', async () => {
     const { plain, get } = await served(70_001, { fixture: 'matrix-encrypt-attachment' });
     expect(await bytesOf(await get())).toEqual([...plain]);

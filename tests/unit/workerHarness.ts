@@ -55,6 +55,7 @@ export function setup(options: { versions?: string[]; route?: Route; ask?: (clie
     fetch: fetchFn,
     store: new MediaStore({ chunkBytes: 4, quota: async () => undefined }),
     downloads: new Map(),
+    opening: new Map(),
     keys: new EncryptionKeys(ask),
     verified: new Map(),
   };
