@@ -1,3 +1,5 @@
+import { completion, GroupCommit } from './groupCommit.js';
+
 /**
  * Which bytes are kept: files the worker had to download whole (the homeserver ignored Range),
  * on disk, in chunks, per session, so that each file crosses the network once.
@@ -44,14 +46,6 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
   });
 }
 
-function completion(tx: IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error ?? new DOMException('The transaction was aborted.', 'AbortError'));
-  });
-}
-
 /** Chromium near its quota aborts with AbortError, Firefox throws QuotaExceededError. */
 export function isQuotaError(error: unknown): boolean {
   return error instanceof DOMException && (error.name === 'QuotaExceededError' || error.name === 'AbortError');
@@ -75,6 +69,7 @@ export class MediaStore {
   private readonly now: () => number;
   private readonly quota: () => Promise<number | undefined>;
   private readonly files = new Map<string, StoredFile>();
+  private readonly writes = new GroupCommit((record) => this.files.set(record.key, record));
   private opened: Promise<IDBDatabase | undefined> | undefined;
   private limit: number | undefined;
   // The default limit asks the browser for its quota; once is enough, not once per chunk.
@@ -158,7 +153,8 @@ export class MediaStore {
 
   /**
    * Stores consecutive chunks of `file`, the first at `index`, and the file's new stored length,
-   * in one transaction. Several chunks per transaction because each commit has a cost of its own:
+   * in one transaction (shared with other files' writes waiting at the same time: see
+   * GroupCommit). Several chunks per transaction because each commit has a cost of its own:
    * four per transaction wrote 1.4× faster than one in Chromium, 1.2× in Firefox. Makes room
    * first by evicting the least recently used other files (never those in `keep`); on a quota
    * error it evicts once more and tries again. Rejects when there is no room.
@@ -172,11 +168,7 @@ export class MediaStore {
     if (!(await this.makeRoom(bytes, others))) throw new DOMException('The store limit leaves no room for this file.', 'QuotaExceededError');
     for (let attempt = 0; ; attempt++) {
       try {
-        const tx = db.transaction(['files', 'chunks'], 'readwrite');
-        chunks.forEach((chunk, i) => tx.objectStore('chunks').put(chunk, [file.key, index + i]));
-        tx.objectStore('files').put(record);
-        await completion(tx);
-        this.files.set(record.key, record);
+        await this.writes.commit(db, { record, index, chunks });
         return;
       } catch (error) {
         if (attempt > 0 || !isQuotaError(error) || !(await this.evictOne(others))) throw error;
@@ -212,6 +204,8 @@ export class MediaStore {
   }
 
   async delete(key: string): Promise<void> {
+    // Written later, they would bring the file back. (A transaction under way commits first.)
+    this.writes.drop((write) => write.record.key === key);
     this.files.delete(key);
     this.onDelete?.(key);
     const db = await this.database();
@@ -225,6 +219,9 @@ export class MediaStore {
   /** Deletes every file of `sessionId` (sign-out, or a session the worker pruned). */
   async deleteSession(sessionId: string): Promise<void> {
     await this.ready();
+    this.writes.drop((write) => write.record.sessionId === sessionId);
+    // A file whose first bytes are being committed is not in the index yet: let them land.
+    await this.writes.idle();
     for (const file of [...this.files.values()]) if (file.sessionId === sessionId) await this.delete(file.key);
   }
 

@@ -1,4 +1,4 @@
-import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
+import { IDBDatabase, IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { MediaStore, type StoredFile } from '../../sw/mediaStore.js';
 
@@ -71,6 +71,36 @@ describe('MediaStore', () => {
     expect(IDBObjectStore.prototype.put).not.toBe(put);
     expect(store.list().map((f) => f.key)).toEqual(['new']);
     expect(await store.readChunk('new', 0)).toEqual(bytes(4, 7));
+  });
+
+  it('writes made at the same time share one transaction', async () => {
+    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    await store.ready();
+    const transaction = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const readwrite = () => transaction.mock.calls.filter(([, mode]) => mode === 'readwrite').length;
+    await Promise.all(['a', 'b', 'c', 'd'].map((key, i) => store.writeChunks(file(key, 4), 0, [bytes(4, i + 1)], new Set())));
+    expect(readwrite()).toBe(1);
+    for (const [i, key] of ['a', 'b', 'c', 'd'].entries()) {
+      expect((await store.get(key))?.stored).toBe(4);
+      expect(await store.readChunk(key, 0)).toEqual(bytes(4, i + 1));
+    }
+    const restarted = new MediaStore({ chunkBytes: 4 });
+    expect((await restarted.get('d'))?.stored).toBe(4);
+  });
+
+  it('signing a session out leaves nothing of it, even a file whose first bytes were being committed', async () => {
+    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    await store.ready();
+    const writes = ['a', 'b', 'c'].map((key) => store.writeChunks(file(key, 4, 's1'), 0, [bytes(4, 1)], new Set()).catch((error: unknown) => error));
+    const other = store.writeChunks(file('x', 4, 's2'), 0, [bytes(4, 9)], new Set());
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await store.deleteSession('s1');
+    await Promise.all(writes);
+    await other;
+    expect(store.list().map((f) => f.key)).toEqual(['x']);
+    const restarted = new MediaStore({ chunkBytes: 4 });
+    expect((await restarted.ready()) && restarted.list().map((f) => f.key)).toEqual(['x']);
+    for (const key of ['a', 'b', 'c']) expect(await restarted.readChunk(key, 0)).toBeUndefined();
   });
 
   it('the default limit is the smaller of 1 GiB and a tenth of the quota', async () => {
