@@ -68,22 +68,17 @@ export interface PingMessage {
 export interface SkipWaitingMessage {
   type: 'mms/skip-waiting';
 }
-/** One encrypted attachment's key, as `encryptedMediaUrl` hands it to the worker. */
-export interface AttachmentKey {
+/**
+ * The key of an encrypted attachment that `encryptedMediaUrl` made a URL for. It travels only
+ * here, on the message channel: never in a URL. `key` is the session's key, as for sign-out.
+ */
+export interface AttachmentKeyMessage {
+  type: 'mms/key';
+  sessionId: string;
+  key: string;
   fileId: string;
   file: EncryptedFile;
   mimetype: string | null;
-}
-/**
- * The keys of the encrypted attachments that `encryptedMediaUrl` made URLs for, all those of one
- * task in one message (a gallery makes hundreds at once). They travel only here, on the message
- * channel: never in a URL. `key` is the session's key, as for sign-out.
- */
-export interface AttachmentKeysMessage {
-  type: 'mms/keys';
-  sessionId: string;
-  key: string;
-  files: AttachmentKey[];
 }
 /** Asks the worker to report (or stop reporting) what it does per request to this tab. */
 export interface DiagnosticsMessage {
@@ -97,7 +92,7 @@ export type PageToWorkerMessage =
   | ClaimMessage
   | PingMessage
   | SkipWaitingMessage
-  | AttachmentKeysMessage
+  | AttachmentKeyMessage
   | DiagnosticsMessage;
 
 // Worker → page requests, each with a reply port.
@@ -221,15 +216,6 @@ function isSessionInit(value: unknown): value is SessionInit {
   );
 }
 
-function asAttachmentKey(value: unknown): AttachmentKey | undefined {
-  if (!isRecord(value) || typeof value.fileId !== 'string' || (value.mimetype !== null && typeof value.mimetype !== 'string')) return undefined;
-  try {
-    return { fileId: value.fileId, file: checkEncryptedFile(value.file), mimetype: value.mimetype };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Narrows untrusted `MessageEvent.data` to a page message, or undefined for anything else. */
 export function asPageToWorkerMessage(data: unknown): PageToWorkerMessage | undefined {
   if (!isRecord(data)) return undefined;
@@ -246,11 +232,14 @@ export function asPageToWorkerMessage(data: unknown): PageToWorkerMessage | unde
       return typeof data.sessionId === 'string' && typeof data.key === 'string'
         ? { type: data.type, sessionId: data.sessionId, key: data.key }
         : undefined;
-    case 'mms/keys': {
-      if (typeof data.sessionId !== 'string' || typeof data.key !== 'string' || !Array.isArray(data.files)) return undefined;
-      // An entry that is not a valid key is left out; the others still count.
-      const files = (data.files as unknown[]).map(asAttachmentKey).filter((entry) => entry !== undefined);
-      return { type: data.type, sessionId: data.sessionId, key: data.key, files };
+    case 'mms/key': {
+      if (typeof data.sessionId !== 'string' || typeof data.key !== 'string' || typeof data.fileId !== 'string') return undefined;
+      if (data.mimetype !== null && typeof data.mimetype !== 'string') return undefined;
+      try {
+        return { type: data.type, sessionId: data.sessionId, key: data.key, fileId: data.fileId, file: checkEncryptedFile(data.file), mimetype: data.mimetype };
+      } catch {
+        return undefined;
+      }
     }
     case 'mms/claim':
     case 'mms/ping':

@@ -7,7 +7,7 @@ import { buildEncryptedMediaUrl, buildMediaUrl, checkEncryptedMediaOptions, type
 import type { DiagnosticEntry, DownloadProgress, PageToWorkerMessage } from './protocol.js';
 import { forgetSessionIdentity, sessionIdentityFor } from './sessionIdentity.js';
 import { takeControl } from './takeControl.js';
-import { DEFAULT_TIMEOUT_MS, diagnosticListeners, keySender, listenToWorker, pageKeyId, pageKeys, pageSessions, progressListeners, send, type PageSession } from './workerChannel.js';
+import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageKeyId, pageKeys, pageSessions, progressListeners, send, type PageSession } from './workerChannel.js';
 
 export interface RegisterMediaWorkerOptions {
   /** The client's homeserver base URL, as given to the SDK; may carry a path prefix. */
@@ -187,7 +187,6 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
     };
   }
   let signedOut = false;
-  const sendKey = keySender((message) => worker().postMessage(message satisfies PageToWorkerMessage));
 
   const handle: MediaWorker = {
     mode: 'service-worker',
@@ -235,7 +234,7 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
       const { id, key } = entry.session;
       pageKeys.set(pageKeyId(id, fileId), { file: checked, mimetype: mimetype ?? null });
       // The worker gets the key now; one the browser restarts asks this page for it again.
-      sendKey(id, key, { fileId, file: checked, mimetype: mimetype ?? null });
+      worker().postMessage({ type: 'mms/key', sessionId: id, key, fileId, file: checked, mimetype: mimetype ?? null } satisfies PageToWorkerMessage);
       return buildEncryptedMediaUrl(registration.scope, id, fileId, filename);
     },
     loadMedia: async (source, mediaOptions) =>

@@ -4,8 +4,6 @@ import {
   asReply,
   asWorkerToPageMessage,
   PROTOCOL_VERSION,
-  type AttachmentKey,
-  type AttachmentKeysMessage,
   type DiagnosticEntry,
   type DownloadProgress,
   type PageToWorkerMessage,
@@ -143,28 +141,4 @@ export function speaksProtocol(worker: ServiceWorker, timeoutMs: number): Promis
     () => true,
     () => false,
   );
-}
-
-/**
- * Hands attachment keys to the worker, every key of one task in one message: a gallery makes
- * hundreds of encrypted URLs at once, and each message to a service worker crosses the browser
- * process. Sent before the task's images can ask for their files (a microtask); a request that
- * still arrives first waits a moment for its key in the worker.
- */
-export function keySender(post: (message: AttachmentKeysMessage) => void): (sessionId: string, key: string, entry: AttachmentKey) => void {
-  let batch: AttachmentKeysMessage | undefined;
-  const flush = () => {
-    const sending = batch;
-    batch = undefined;
-    if (sending) post(sending);
-  };
-  return (sessionId, key, entry) => {
-    // Keys of another session (signed in again) never ride with this one's.
-    if (batch && (batch.sessionId !== sessionId || batch.key !== key)) flush();
-    if (!batch) {
-      batch = { type: 'mms/keys', sessionId, key, files: [] };
-      queueMicrotask(flush);
-    }
-    batch.files.push(entry);
-  };
 }

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeHomeserverUrl } from '../../src/homeserverUrl.js';
-import type { EncryptedFile } from '../../src/encryptedFile.js';
-import { asPageToWorkerMessage, asReply, asWorkerToPageMessage, type AttachmentKeysMessage } from '../../src/protocol.js';
-import { keySender } from '../../src/workerChannel.js';
-
-// A well-formed EncryptedFile (all zero key and IV; the hash of nothing in particular).
-const file: EncryptedFile = {
-  url: 'mxc://hs.example/abc',
-  key: { kty: 'oct', key_ops: ['encrypt', 'decrypt'], alg: 'A256CTR', k: 'A'.repeat(43), ext: true },
-  iv: 'AAAAAAAAAAAAAAAAAAAAAA',
-  hashes: { sha256: 'B'.repeat(43) },
-  v: 'v2',
-};
+import { asPageToWorkerMessage, asReply, asWorkerToPageMessage } from '../../src/protocol.js';
 
 describe('asPageToWorkerMessage', () => {
   const session = { id: 's1', key: 'k'.repeat(32), homeserverUrl: 'https://hs.example', accessToken: 'tok' };
@@ -24,13 +13,6 @@ describe('asPageToWorkerMessage', () => {
     expect(asPageToWorkerMessage({ type: 'mms/skip-waiting' })).toEqual({ type: 'mms/skip-waiting' });
     expect(asPageToWorkerMessage({ type: 'mms/session', session, provisional: true })).toEqual({ type: 'mms/session', session, provisional: true });
     expect(asPageToWorkerMessage({ type: 'mms/confirm', sessionId: 's1', key: 'k' })).toEqual({ type: 'mms/confirm', sessionId: 's1', key: 'k' });
-  });
-  it('takes a batch of attachment keys, leaving out the entries that are not keys', () => {
-    const good = { fileId: 'f1', file, mimetype: 'image/png' };
-    const message = { type: 'mms/keys', sessionId: 's1', key: 'k', files: [good, { fileId: 'f2', file: { ...file, v: 'v1' }, mimetype: null }, { fileId: 3, file, mimetype: null }, null] };
-    expect(asPageToWorkerMessage(message)).toEqual({ type: 'mms/keys', sessionId: 's1', key: 'k', files: [good] });
-    expect(asPageToWorkerMessage({ ...message, files: 'f1' })).toBeUndefined();
-    expect(asPageToWorkerMessage({ ...message, key: undefined })).toBeUndefined();
   });
   it('treats anything but provisional: true as a session to keep', () => {
     expect(asPageToWorkerMessage({ type: 'mms/session', session, provisional: 'yes' })).toEqual({ type: 'mms/session', session });
@@ -50,25 +32,6 @@ describe('asPageToWorkerMessage', () => {
     ['a session without key', { type: 'mms/session', session: { ...session, key: undefined } }],
     ['a session with a short key', { type: 'mms/session', session: { ...session, key: 'short' } }],
   ])('ignores %s', (_label, data) => expect(asPageToWorkerMessage(data)).toBeUndefined());
-});
-
-describe('keySender', () => {
-  it('sends the keys of one task in one message, after the task, and never mixes sessions', async () => {
-    const sent: AttachmentKeysMessage[] = [];
-    const send = keySender((message) => sent.push(message));
-    const entry = (fileId: string) => ({ fileId, file, mimetype: null });
-    send('s1', 'k1', entry('a'));
-    send('s1', 'k1', entry('b'));
-    expect(sent).toEqual([]);
-    send('s2', 'k2', entry('c'));
-    expect(sent.map((m) => [m.sessionId, m.files.map((f) => f.fileId)])).toEqual([['s1', ['a', 'b']]]);
-    await Promise.resolve();
-    expect(sent.map((m) => [m.sessionId, m.files.map((f) => f.fileId)])).toEqual([['s1', ['a', 'b']], ['s2', ['c']]]);
-    send('s1', 'k1', entry('d'));
-    await Promise.resolve();
-    expect(sent).toHaveLength(3);
-    expect(sent[2]).toEqual({ type: 'mms/keys', sessionId: 's1', key: 'k1', files: [entry('d')] });
-  });
 });
 
 describe('asWorkerToPageMessage and asReply', () => {
