@@ -94,6 +94,13 @@ function encryptedTargets(e: EncryptedResults): Target[] {
       measured: `${e.video.firstFrameRatio.median.toFixed(2)} ×${e.video.breakdown ? ` (downloaded and stored in ${e.video.breakdown.worker.downloadMs.median.toFixed(0)} ms against ${e.video.breakdown.page.downloadMs.median.toFixed(0)} ms into the page's memory; breakdown in table 3)` : ''}`,
       met: e.video.firstFrameRatio.median <= 1.1,
     },
+    ...(e.video.overLink
+      ? [{
+          what: `encrypted video over a ${(e.video.overLink.bytesPerSecond / 1e6).toFixed(0)} MB/s link: time to the first frame ≤ 1.1 × page-side (the same target where the download is the longer part)`,
+          measured: `${e.video.overLink.ratio.median.toFixed(2)} ×`,
+          met: e.video.overLink.ratio.median <= 1.1,
+        }]
+      : []),
     { what: "encrypted video: the page's peak memory ≤ 50 MB", measured: `${mb(e.video.pagePeakBytes.worker.median)} (page-side: ${mb(e.video.pagePeakBytes.page.median)})`, met: e.video.pagePeakBytes.worker.median <= 50 * 1024 * 1024 },
     { what: 'encrypted video: worker heap growth < 16 MB', measured: `${mb(e.video.workerHeapGrowthBytes)} JS heap (${mb(e.video.workerHeapAndBuffersGrowthBytes)} with array buffers)`, met: e.video.workerHeapGrowthBytes < 16 * 1024 * 1024 },
     { what: 'encrypted video: bytes sent for a seek after the first play, and for a replay after a reload: 0', measured: `${mb(e.video.seekBytes)}, ${mb(e.video.replayBytes)}`, met: e.video.seekBytes === 0 && e.video.replayBytes === 0 },
@@ -162,6 +169,10 @@ export function renderReport(r: BenchResults): { markdown: string; svg: string }
   }
   lines.push(`| gallery: main thread blocked (long tasks) | ${ms(e.gallery.longTaskMs.worker)} | ${ms(e.gallery.longTaskMs.page)} | |`);
   lines.push(`| video: time to the first frame | ${ms(e.video.firstFrameMs.worker)} | ${ms(e.video.firstFrameMs.page)} | ${ratio(e.video.firstFrameRatio)} |`);
+  if (e.video.overLink) {
+    const l = e.video.overLink;
+    lines.push(`| video over a ${(l.bytesPerSecond / 1e6).toFixed(0)} MB/s link: time to the first frame | ${ms(l.firstFrameMs.worker)} | ${ms(l.firstFrameMs.page)} | ${ratio(l.ratio)} |`);
+  }
   lines.push(`| video: the page's peak memory (JS heap and array buffers) | ${mb(e.video.pagePeakBytes.worker.median)} | ${mb(e.video.pagePeakBytes.page.median)} | |`);
   const b = e.video.breakdown;
   if (b) {

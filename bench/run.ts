@@ -203,7 +203,7 @@ async function main(): Promise<void> {
       await firefoxBrowser.close();
     }
     console.log(`encrypted: ${SIZES.images} images and the video, in the worker and in the page…`);
-    const encrypted = await encryptedRuns(browser, app, mxcs.map((_, i) => noisyPng(i)), videoData, SIZES.reps, stat);
+    const encrypted = await encryptedRuns(browser, app, mxcs.map((_, i) => noisyPng(i)), videoData, SIZES.reps, stat, LINK_BYTES_PER_SECOND);
     console.log('memory: a video downloaded, stored and played again through the worker…');
     const memory = await workerMemory(browser, app, videoData);
     console.log(`requests outside the media paths: ${SIZES.sameOrigin} same-origin fetches…`);
