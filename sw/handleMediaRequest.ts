@@ -9,7 +9,7 @@ import type { TokenRefresher } from './TokenRefresher.js';
 import { authenticatedUrl, legacyUrl, withoutAccessToken } from './upstreamUrl.js';
 import { fetchWithTimeout, RESPONSE_HEADERS_TIMEOUT_MS } from './upstreamRequest.js';
 import type { VersionsCache } from './versionsCache.js';
-import { serveEncrypted, type EncryptedContext } from './serveEncrypted.js';
+import { encryptedResponse, serveEncrypted, type EncryptedContext } from './serveEncrypted.js';
 import { serveThroughStore, storeKey } from './serveThroughStore.js';
 
 /** What the media handler needs from the worker; tests pass their own. */
@@ -171,7 +171,8 @@ export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaF
   if (media.kind === 'encrypted') {
     const ciphertext = (serverName: string, mediaId: string): LocalMediaRequest =>
       ({ kind: 'local', api: 'v1', sessionId: session.id, endpoint: 'download', rest: `/${serverName}/${mediaId}`, search: '', fileName: undefined });
-    return serveEncrypted(ctx, media, session, range, event.trace, (serverName, mediaId) => fetchWithRange(ciphertext(serverName, mediaId)), waitUntil);
+    const answer = await serveEncrypted(ctx, media, session, range, event.trace, (serverName, mediaId) => fetchWithRange(ciphertext(serverName, mediaId)), waitUntil);
+    return encryptedResponse(answer, media);
   }
   const key = session.accessToken === null ? undefined : storeKey(session, media);
   const stored = key === undefined ? undefined : await serveThroughStore(

@@ -55,7 +55,7 @@ const inMemory = (attachment: AttachmentKey, key: CryptoKey, ciphertext: Uint8Ar
   async (start, end) => (await decryptAt(key, attachment.iv, start, ciphertext.subarray(start, end + 1))) as Uint8Array<ArrayBuffer>;
 
 /** What the worker answers with plaintext: built once, with the app-origin headers already on. */
-interface PlaintextAnswer {
+export interface PlaintextAnswer {
   status: 200 | 206 | 416;
   headers: Headers;
   body: BodyInit | null;
@@ -79,27 +79,19 @@ async function decrypted(attachment: AttachmentKey, size: number, rangeHeader: s
   return { status: 206, headers, body };
 }
 
-/**
- * The worker's answer to a request for an encrypted attachment, on the app's origin: its
- * plaintext (or a range of it), or an error whose body says what went wrong.
- */
-export async function serveEncrypted(
-  ctx: EncryptedContext,
-  media: EncryptedMediaRequest,
-  session: StoredSession,
-  rangeHeader: string | null,
-  trace: RequestTrace,
-  fetchFile: (serverName: string, mediaId: string) => FetchUpstream,
-  waitUntil: (promise: Promise<unknown>) => void,
-): Promise<Response> {
-  const answer = await answerEncrypted(ctx, media, session, rangeHeader, trace, fetchFile, waitUntil);
+/** The response for what serveEncrypted answered, on the app's origin (its safety headers on). */
+export function encryptedResponse(answer: Response | PlaintextAnswer, media: EncryptedMediaRequest): Response {
   if (answer instanceof Response) return toLocalResponse(answer, media);
   // Plaintext goes out as it is: wrapping a Response round it again would turn bytes into a stream.
   const { status, headers, body } = answer;
   return new Response(body, { status, statusText: STATUS_TEXT[status], headers: localHeaders(headers, status !== 416, media) });
 }
 
-async function answerEncrypted(
+/**
+ * The worker's answer to a request for an encrypted attachment: its plaintext (or a range of
+ * it), or an error whose body says what went wrong.
+ */
+export async function serveEncrypted(
   ctx: EncryptedContext,
   media: EncryptedMediaRequest,
   session: StoredSession,
@@ -116,7 +108,7 @@ async function answerEncrypted(
   const { serverName, mediaId } = parseMxc(attachment.file.url)!;
   const fetchCiphertext = fetchFile(serverName, mediaId);
   const key = `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`;
-  const opened = await openDownload(ctx, { key, sessionId: session.id, mediaName: attachment.file.url }, null, fetchCiphertext, waitUntil);
+  const opened = await openDownload(ctx, { file: { key, sessionId: session.id, mediaName: attachment.file.url }, firstRange: null, fetchUpstream: fetchCiphertext, waitUntil });
   const cryptoKey = await attachment.key;
 
   if ('response' in opened) {

@@ -85,19 +85,23 @@ export interface FileRequest {
   mediaName: string;
 }
 
+/** What opening a file's download needs besides the context. */
+export interface OpenRequest {
+  file: FileRequest;
+  /** The range to ask a new file for (the element's), or null. */
+  firstRange: string | null;
+  fetchUpstream: FetchUpstream;
+  /** Keeps the worker alive while the download runs. */
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
 /**
  * The shared download of a file: the running one, one over the bytes stored whole, or a new
  * one. A new file is asked for with `firstRange` (the element's, so that a server that honours
  * Range answers just that); a file stored in part, for the rest of it.
  */
-export async function openDownload(
-  ctx: StoreContext,
-  request: FileRequest,
-  firstRange: string | null,
-  fetchUpstream: FetchUpstream,
-  waitUntil: (promise: Promise<unknown>) => void,
-): Promise<Opened> {
-  const { key } = request;
+export async function openDownload(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
+  const { key } = open.file;
   const running = ctx.downloads.get(key);
   if (running) return { download: running, source: running.stored > 0 ? 'both' : 'network' };
   // Requests that arrive together (an image shown twice, ranges asked at once) share one
@@ -108,7 +112,7 @@ export async function openDownload(
     if (first && 'download' in first) return { download: first.download, source: first.download.stored > 0 ? 'both' : 'network' };
     // The first could not be kept: this request asks for itself.
   }
-  const started = openNew(ctx, request, firstRange, fetchUpstream, waitUntil);
+  const started = openNew(ctx, open);
   ctx.opening.set(key, started);
   try {
     return await started;
@@ -117,13 +121,7 @@ export async function openDownload(
   }
 }
 
-async function openNew(
-  ctx: StoreContext,
-  request: FileRequest,
-  firstRange: string | null,
-  fetchUpstream: FetchUpstream,
-  waitUntil: (promise: Promise<unknown>) => void,
-): Promise<Opened> {
+async function openNew(ctx: StoreContext, { file: request, firstRange, fetchUpstream, waitUntil }: OpenRequest): Promise<Opened> {
   const { key } = request;
   const file = await ctx.store.get(key);
   if (file && file.stored >= file.size) {
@@ -182,7 +180,7 @@ export async function serveThroughStore(
   const wanted = rangeHeader !== null || request.mediaElement;
   // Images: only look in the store when its index is already in memory, never wait for it.
   if (!wanted && !ctx.downloads.has(key) && !ctx.store.peek(key)) return undefined;
-  const opened = await openDownload(ctx, request, rangeHeader, fetchUpstream, waitUntil);
+  const opened = await openDownload(ctx, { file: request, firstRange: rangeHeader, fetchUpstream, waitUntil });
   if ('download' in opened) {
     trace.source = opened.source;
     return respond(opened.download, opened.download.headers, rangeHeader, fetchUpstream);
