@@ -3,9 +3,9 @@ import type { StoredFile } from './mediaStore.js';
 /**
  * How writes share transactions: a write waits while a transaction is under way, then commits
  * together with every write that waited with it (group commit). Each transaction has a cost of
- * its own; a gallery of encrypted images stores hundreds of small files at once, and one
- * transaction each cost the worker about a tenth of its time there. A write alone, or a large
- * one, commits at once as before.
+ * its own; a gallery of encrypted images stores hundreds of small files at once, and its
+ * IndexedDB work, one transaction per file, took about a tenth of the worker's time there. A
+ * write alone, or a large one, commits at once as before.
  */
 
 /** Consecutive chunks of a file, the first at `index`, and the file's record after them. */

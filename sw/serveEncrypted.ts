@@ -8,7 +8,7 @@ import { parseRangeHeader } from './rangeResponse.js';
 import { networkFallback, openDownload, type FetchUpstream, type StoreContext } from './serveThroughStore.js';
 import type { StoredSession } from './sessionStore.js';
 import type { SharedDownload } from './sharedDownload.js';
-import { checkDownload, sameDigest, type CheckedFile } from './verifyHash.js';
+import { checkDownload, hasDigest, type CheckedFile } from './verifyHash.js';
 
 /**
  * How an encrypted attachment is served: its ciphertext comes through the media store (one
@@ -35,7 +35,6 @@ const MEMORY_CHECK_BYTES = 32 * 1024 * 1024;
 // Up to this size the bytes that were hashed are decrypted too: a chunk, or less.
 const KEEP_CHECKED_BYTES = 1024 * 1024;
 
-
 const HASH_MISMATCH = () =>
   jsonError(502, 'MMS_HASH_MISMATCH', 'The encrypted file does not match its SHA-256 hash (hashes.sha256): nothing of it was decrypted, and its stored bytes were dropped.');
 
@@ -54,7 +53,7 @@ const streamed = (attachment: AttachmentKey, key: CryptoKey, ciphertext: (start:
 const inMemory = (attachment: AttachmentKey, key: CryptoKey, ciphertext: Uint8Array): Plaintext =>
   async (start, end) => (await decryptAt(key, attachment.iv, start, ciphertext.subarray(start, end + 1))) as Uint8Array<ArrayBuffer>;
 
-/** What the worker answers with plaintext: built once, with the app-origin headers already on. */
+/** What the worker answers with plaintext; the app-origin headers go on once, in encryptedResponse. */
 export interface PlaintextAnswer {
   status: 200 | 206 | 416;
   headers: Headers;
@@ -125,8 +124,7 @@ export async function serveEncrypted(
       return jsonError(507, 'MMS_TOO_LARGE_TO_CHECK', `This encrypted file cannot be stored here (${ctx.store.unavailable ? 'the browser offers no storage' : 'it is larger than storeBytes'}), and is too large to check in memory: raise storeBytes, or load it with loadMedia in blob mode.`);
     }
     const ciphertext = new Uint8Array(await response.arrayBuffer());
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', ciphertext));
-    if (!sameDigest(digest, attachment.sha256)) return HASH_MISMATCH();
+    if (!(await hasDigest(ciphertext, attachment.sha256))) return HASH_MISMATCH();
     return decrypted(attachment, ciphertext.byteLength, rangeHeader, inMemory(attachment, cryptoKey, ciphertext));
   }
 
@@ -161,7 +159,7 @@ export async function serveEncrypted(
     trace.outcome = 'failed';
     return HASH_MISMATCH();
   }
-    const plaintext = checked.bytes
+  const plaintext = checked.bytes
     ? inMemory(attachment, cryptoKey, checked.bytes)
     : streamed(attachment, cryptoKey, (start, end) => download.read(start, end, networkFallback(fetchCiphertext)));
   return decrypted(attachment, download.size, rangeHeader, plaintext);

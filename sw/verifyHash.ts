@@ -41,8 +41,12 @@ export async function sha256(): Promise<Sha256> {
   };
 }
 
-/** Whether a digest is the one expected: the one comparison every hash check uses. */
-export const sameDigest = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i]);
+const sameDigest = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i]);
+
+/** Whether bytes held whole have the SHA-256 `expected`: WebCrypto's one-shot digest, native and off the worker's thread. */
+export async function hasDigest(bytes: Uint8Array<ArrayBuffer>, expected: Uint8Array): Promise<boolean> {
+  return sameDigest(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), expected);
+}
 
 export interface CheckedFile {
   matches: boolean;
@@ -67,8 +71,8 @@ function joined(pieces: readonly Uint8Array[], size: number): Uint8Array<ArrayBu
 
 /**
  * Hashes a stream to its end. A file of at most `keepBytes` is kept and hashed in one WebCrypto
- * call once whole (native, off the worker's thread: a gallery checks hundreds at once); a larger
- * one incrementally, as its bytes arrive, and not kept.
+ * call once whole (a gallery checks hundreds at once); a larger one incrementally, as its bytes
+ * arrive, and not kept.
  */
 async function checkStream(stream: ReadableStream<Uint8Array>, expected: Uint8Array, size: number, keepBytes: number): Promise<CheckedFile> {
   const reader = stream.getReader();
@@ -80,7 +84,7 @@ async function checkStream(stream: ReadableStream<Uint8Array>, expected: Uint8Ar
       pieces.push(value);
     }
     const bytes = joined(pieces, size);
-    const matches = sameDigest(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), expected);
+    const matches = await hasDigest(bytes, expected);
     return matches ? { matches, bytes } : { matches };
   }
   const hasher = await sha256();
