@@ -102,14 +102,15 @@ export interface OpenRequest {
  */
 export async function openDownload(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   const { key } = open.file;
+  const joining = (download: SharedDownload): Opened => ({ download, source: download.stored > 0 ? 'both' : 'network' });
   const running = ctx.downloads.get(key);
-  if (running) return { download: running, source: running.stored > 0 ? 'both' : 'network' };
+  if (running) return joining(running);
   // Requests that arrive together (an image shown twice, ranges asked at once) share one
   // download: without this each would ask upstream before the first one's download existed.
   const opening = ctx.opening.get(key);
   if (opening) {
     const first = await opening.catch(() => undefined);
-    if (first && 'download' in first) return { download: first.download, source: first.download.stored > 0 ? 'both' : 'network' };
+    if (first && 'download' in first) return joining(first.download);
     // The first could not be kept: this request asks for itself.
   }
   const started = openNew(ctx, open);
