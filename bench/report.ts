@@ -153,7 +153,7 @@ export function renderReport(r: BenchResults): { markdown: string; svg: string }
   lines.push('');
   const e = r.encrypted;
   lines.push(
-    `**3. Encrypted media**: ${e.gallery.images} encrypted ~20 KB images, and the ${mb(e.video.fileBytes)} video encrypted, against a server that ignores Range. "worker": \`encryptedMediaUrl\` (verified and decrypted in the worker, through its store); "page": what clients do without one (fetch with the header, verify and decrypt whole with matrix-encrypt-attachment in the page, blob URL). Chromium.`,
+    `**3. Encrypted media**: ${e.gallery.images} encrypted ~20 KB images, and the ${mb(e.video.fileBytes)} video encrypted, against a server that ignores Range. "worker": \`encryptedMediaUrl\` (verified and decrypted in the worker, through its store); "page": what clients do without one (fetch with the header, verify and decrypt whole with matrix-encrypt-attachment in the page, blob URL). Chromium; median (min–max) of ${e.gallery.ratio.n} repetitions for the gallery, ${e.video.firstFrameRatio.n} for the video, the two paths taking turns at going first.`,
   );
   lines.push('');
   lines.push('| | worker | page-side | worker / page |');
