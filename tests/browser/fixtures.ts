@@ -53,14 +53,6 @@ export async function register(page: Page, options: Record<string, unknown>): Pr
   return result;
 }
 
-/** Stops every service worker of the page's context, as the browser does to idle ones (Chromium only: CDP). */
-export async function stopServiceWorkers(page: Page): Promise<void> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await cdp.detach();
-}
-
 export async function loadImage(page: Page, src: string): Promise<{ ok: boolean; width: number; height: number }> {
   return page.evaluate((s) => (window as any).loadImage(s), src);
 }

@@ -46,7 +46,7 @@ async function signedIn(d: PageDriver, homeserver: Homeserver): Promise<string> 
   return token;
 }
 
-const encryptedUrl = (d: PageDriver, file: EncryptedFile, options: Record<string, string>) => d.run<string>(URL_OF, { file, options });
+export const encryptedUrl = (d: PageDriver, file: EncryptedFile, options: Record<string, string>) => d.run<string>(URL_OF, { file, options });
 
 /** Fetches `url` in the page: status, headers that matter, and the body as base64. */
 function fetchInPage(d: PageDriver, url: string) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { samplePng } from '../../../demo/homeserver/png.js';
 import type { Homeserver } from '../../../demo/homeserver/server.js';
 import type { PageDriver } from '../driver.js';
+import { encryptedUrl, uploadEncrypted } from '../encrypted.js';
 import { PLAY_AND_SEEK, VIDEO } from '../store.js';
 import { legacy, loadAll, loadImage, mediaGets, register, responsive, type ReliabilityGroup, type ReliabilityScenario } from './env.js';
 
@@ -87,6 +88,27 @@ export const faults: ReliabilityGroup = {
         assert.equal(await asked(d), 0);
         // Proof that it was a new worker: what the old one kept in memory only (/versions) was asked again.
         assert.equal(homeserver.log.slice(from).filter((r) => r.path === '/_matrix/client/versions').length, 1);
+      },
+    },
+    {
+      title: "the worker is stopped holding an encrypted image's key in memory only: it asks the page for the key again, and shows the image",
+      needs: ['stopWorkers'],
+      async run({ driver: d, homeserver, faults }) {
+        const token = homeserver.register('alice', 'pw');
+        await register(d, { homeserverUrl: homeserver.url, accessToken: token });
+        const image = await uploadEncrypted(homeserver, samplePng(30, 20, 5));
+        const url = await encryptedUrl(d, image.file, { mimetype: 'image/png' });
+        assert.deepEqual(await loadImage(d, url), { ok: true, width: 30, height: 20 });
+        await d.run("window.keyRequests = 0; navigator.serviceWorker.addEventListener('message', (event) => { if (event.data?.type === 'mms/key-request') window.keyRequests++; });");
+        await d.stopWorkers!();
+        faults.inject('worker stopped holding a key');
+        // A fresh URL for a fresh element: the browser's memory cache must not answer for the worker.
+        assert.deepEqual(await loadImage(d, `${url}?again`), { ok: true, width: 30, height: 20 });
+        assert.equal(await d.run<number>('return fetch(args).then((r) => r.status);', url), 200);
+        // Proof that it was a new worker: the old one had the key, and only memory ever held it.
+        assert.equal(await d.run<number>('return window.keyRequests;'), 1);
+        const keyMaterial = [image.file.key.k, image.file.iv, encodeURIComponent(image.file.iv)];
+        assert.deepEqual(homeserver.log.filter((r) => keyMaterial.some((secret) => r.path.includes(secret))), [], 'no key material in any request');
       },
     },
     {
