@@ -1,6 +1,6 @@
 import { MediaSwError } from './MediaSwError.js';
 import { parseMxc } from './mxc.js';
-import { LOCAL_MEDIA_SEGMENT } from './protocol.js';
+import { ATTACHMENT_PARAM, LOCAL_MEDIA_SEGMENT } from './protocol.js';
 
 /** What `mediaUrl` can ask for. Width and height together make a thumbnail; neither, a download. */
 export interface MediaUrlOptions {
@@ -10,6 +10,23 @@ export interface MediaUrlOptions {
   animated?: boolean;
   /** The file name a download is saved under (it becomes the URL's last segment). */
   filename?: string;
+  /**
+   * Served as an attachment whatever its type, so that a plain link to it (no `download`
+   * attribute) or `location.assign` saves the file: what a "Download" button needs.
+   */
+  attachment?: boolean;
+}
+
+function checkAttachment(attachment: unknown): void {
+  if (attachment !== undefined && typeof attachment !== 'boolean') {
+    throw new MediaSwError('invalid-options', '"attachment" must be true or false.');
+  }
+}
+
+/** `url` with `attachment=true` when asked for. */
+function withAttachment(url: URL, attachment: boolean | undefined): string {
+  if (attachment) url.searchParams.set(ATTACHMENT_PARAM, 'true');
+  return url.href;
 }
 
 function isPositiveInteger(value: unknown): value is number {
@@ -30,8 +47,9 @@ export function buildMediaUrl(scopeUrl: string, sessionId: string, mxc: string, 
     );
   }
   const base = new URL(`${LOCAL_MEDIA_SEGMENT}/${sessionId}/`, scopeUrl);
-  const { width, height, method, animated, filename } = options;
+  const { width, height, method, animated, filename, attachment } = options;
   const isThumbnail = width !== undefined || height !== undefined;
+  checkAttachment(attachment);
 
   if (!isThumbnail) {
     if (method !== undefined || animated !== undefined) {
@@ -44,7 +62,7 @@ export function buildMediaUrl(scopeUrl: string, sessionId: string, mxc: string, 
       }
       path += `/${encodeURIComponent(filename)}`;
     }
-    return new URL(path, base).href;
+    return withAttachment(new URL(path, base), attachment);
   }
 
   if (!isPositiveInteger(width) || !isPositiveInteger(height)) {
@@ -56,8 +74,8 @@ export function buildMediaUrl(scopeUrl: string, sessionId: string, mxc: string, 
   if (animated !== undefined && typeof animated !== 'boolean') {
     throw new MediaSwError('invalid-options', '"animated" must be true or false.');
   }
-  if (filename !== undefined) {
-    throw new MediaSwError('invalid-options', '"filename" applies to downloads; the spec serves thumbnails inline without one.');
+  if (filename !== undefined || attachment !== undefined) {
+    throw new MediaSwError('invalid-options', '"filename" and "attachment" apply to downloads; the spec serves thumbnails inline without a name.');
   }
   const url = new URL(`thumbnail/${parts.serverName}/${parts.mediaId}`, base);
   url.searchParams.set('width', String(width));
@@ -73,25 +91,29 @@ export interface EncryptedMediaOptions {
   mimetype?: string;
   /** `body` or `filename`: the name the file is saved under. */
   filename?: string;
+  /** Served as an attachment whatever its type: for a "Download" link (see `MediaUrlOptions`). */
+  attachment?: boolean;
 }
 
 /** Checks `encryptedMediaUrl`'s options; throws `MediaSwError('invalid-options')`. */
 export function checkEncryptedMediaOptions(options: EncryptedMediaOptions = {}): EncryptedMediaOptions {
-  const { mimetype, filename } = options;
+  const { mimetype, filename, attachment } = options;
+  checkAttachment(attachment);
   if (mimetype !== undefined && (typeof mimetype !== 'string' || !/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/.test(mimetype) || mimetype.length > 255)) {
     throw new MediaSwError('invalid-options', '"mimetype" must be a content type such as "image/jpeg".');
   }
   if (filename !== undefined && (typeof filename !== 'string' || filename.length === 0 || filename.length > 255)) {
     throw new MediaSwError('invalid-options', '"filename" must be a non-empty string of at most 255 characters.');
   }
-  return { mimetype, filename };
+  return { mimetype, filename, attachment };
 }
 
 /**
  * The same-origin URL, under the worker's scope, that the worker serves decrypted: it names the
  * session and the file (by its ciphertext hash), never its key or IV.
  */
-export function buildEncryptedMediaUrl(scopeUrl: string, sessionId: string, fileId: string, filename: string | undefined): string {
+export function buildEncryptedMediaUrl(scopeUrl: string, sessionId: string, fileId: string, options: Pick<EncryptedMediaOptions, 'filename' | 'attachment'>): string {
+  const { filename, attachment } = options;
   const path = `${LOCAL_MEDIA_SEGMENT}/${sessionId}/encrypted/${fileId}${filename === undefined ? '' : `/${encodeURIComponent(filename)}`}`;
-  return new URL(path, scopeUrl).href;
+  return withAttachment(new URL(path, scopeUrl), attachment);
 }

@@ -14,6 +14,13 @@ export const PROTOCOL_VERSION = '0.1.0';
 /** Path segment, under the worker's scope, of the same-origin URLs that `mediaUrl` builds. */
 export const LOCAL_MEDIA_SEGMENT = 'matrix-media-sw';
 
+/**
+ * Query parameter of those URLs (`attachment=true`) that has the worker serve the file as an
+ * attachment, whatever its type: following such a link saves the file. A download button needs
+ * it because Chromium sends `<a download>` (and its own downloads) past every service worker.
+ */
+export const ATTACHMENT_PARAM = 'attachment';
+
 /** What the page tells the worker about one signed-in account. */
 export interface SessionInit {
   /** Opaque id chosen by the page; it names the session in `mediaUrl` URLs. Never the token. */

@@ -229,13 +229,14 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
     encryptedMediaUrl(file, mediaOptions) {
       if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
       const checked = checkEncryptedFile(file);
-      const { mimetype, filename } = checkEncryptedMediaOptions(mediaOptions);
+      const options = checkEncryptedMediaOptions(mediaOptions);
+      const { mimetype } = options;
       const fileId = encryptedFileId(checked);
       const { id, key } = entry.session;
       pageKeys.set(pageKeyId(id, fileId), { file: checked, mimetype: mimetype ?? null });
       // The worker gets the key now; one the browser restarts asks this page for it again.
       worker().postMessage({ type: 'mms/key', sessionId: id, key, fileId, file: checked, mimetype: mimetype ?? null } satisfies PageToWorkerMessage);
-      return buildEncryptedMediaUrl(registration.scope, id, fileId, filename);
+      return buildEncryptedMediaUrl(registration.scope, id, fileId, options);
     },
     loadMedia: async (source, mediaOptions) =>
       typeof source === 'string' ? handle.mediaUrl(source, mediaOptions) : handle.encryptedMediaUrl(source, mediaOptions),

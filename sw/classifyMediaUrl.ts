@@ -1,5 +1,5 @@
 import { isValidMediaId, isValidServerName } from '../src/mxc.js';
-import { LOCAL_MEDIA_SEGMENT } from '../src/protocol.js';
+import { ATTACHMENT_PARAM, LOCAL_MEDIA_SEGMENT } from '../src/protocol.js';
 
 /** Which requests the worker takes: a pure function of the URL, so it can run synchronously. */
 
@@ -32,6 +32,8 @@ export interface LocalMediaRequest extends MediaTarget {
   endpoint: 'download' | 'thumbnail';
   /** The decoded file name from the last path segment, if the URL had one. */
   fileName: string | undefined;
+  /** `attachment=true`: served as an attachment whatever its type. */
+  attachment: boolean;
 }
 
 /**
@@ -43,6 +45,7 @@ export interface EncryptedMediaRequest {
   sessionId: string;
   fileId: string;
   fileName: string | undefined;
+  attachment: boolean;
 }
 
 /** A URL under the worker's `mediaUrl` path that breaks its grammar: answered with 400. */
@@ -91,12 +94,17 @@ function isValidFileNameSegment(segment: string): boolean {
 function classifyLocal(url: URL, afterSegment: string): LocalMediaRequest | EncryptedMediaRequest | InvalidLocalMediaRequest {
   const [sessionId = '', endpoint = '', ...rest] = afterSegment.split('/');
   if (!SESSION_ID.test(sessionId)) return { kind: 'invalid-local', reason: 'The media URL names no valid session.' };
+  const attachmentParam = url.searchParams.get(ATTACHMENT_PARAM);
+  if (attachmentParam !== null && attachmentParam !== 'true') {
+    return { kind: 'invalid-local', reason: `"${ATTACHMENT_PARAM}" can only be "true".` };
+  }
+  const attachment = attachmentParam !== null;
   if (endpoint === 'encrypted') {
     const [fileId = '', fileName, ...extra] = rest;
     if (!FILE_ID.test(fileId) || extra.length > 0 || (fileName !== undefined && !isValidFileNameSegment(fileName))) {
       return { kind: 'invalid-local', reason: 'The encrypted media URL does not name a valid file.' };
     }
-    return { kind: 'encrypted', sessionId, fileId, fileName: fileName === undefined ? undefined : decodeURIComponent(fileName) };
+    return { kind: 'encrypted', sessionId, fileId, fileName: fileName === undefined ? undefined : decodeURIComponent(fileName), attachment };
   }
   if (endpoint !== 'download' && endpoint !== 'thumbnail') {
     return { kind: 'invalid-local', reason: 'The media URL must ask for a download, a thumbnail or an encrypted file.' };
@@ -109,7 +117,19 @@ function classifyLocal(url: URL, afterSegment: string): LocalMediaRequest | Encr
   if (endpoint === 'thumbnail' && !(url.searchParams.has('width') && url.searchParams.has('height'))) {
     return { kind: 'invalid-local', reason: 'A thumbnail URL needs "width" and "height".' };
   }
-  return { kind: 'local', api: 'v1', sessionId, endpoint, rest: restPath, search: url.search, fileName };
+  if (attachment && endpoint === 'thumbnail') {
+    return { kind: 'invalid-local', reason: 'A thumbnail is served inline: "attachment" applies to downloads.' };
+  }
+  return { kind: 'local', api: 'v1', sessionId, endpoint, rest: restPath, search: withoutAttachment(url), fileName, attachment };
+}
+
+/** The query string, without the worker's own parameter: the homeserver never sees it. */
+function withoutAttachment(url: URL): string {
+  if (!url.searchParams.has(ATTACHMENT_PARAM)) return url.search;
+  const query = new URLSearchParams(url.search);
+  query.delete(ATTACHMENT_PARAM);
+  const rest = query.toString();
+  return rest ? `?${rest}` : '';
 }
 
 /**

@@ -170,7 +170,7 @@ export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaF
     fetchMedia(ctx, { ...event, request: new Request(request.url, { headers: upstreamRange ? { Range: upstreamRange } : {} }) }, target, session);
   if (media.kind === 'encrypted') {
     const ciphertext = (serverName: string, mediaId: string): LocalMediaRequest =>
-      ({ kind: 'local', api: 'v1', sessionId: session.id, endpoint: 'download', rest: `/${serverName}/${mediaId}`, search: '', fileName: undefined });
+      ({ kind: 'local', api: 'v1', sessionId: session.id, endpoint: 'download', rest: `/${serverName}/${mediaId}`, search: '', fileName: undefined, attachment: false });
     const answer = await serveEncrypted(ctx, media, session, range, event.trace, (serverName, mediaId) => fetchWithRange(ciphertext(serverName, mediaId)), waitUntil);
     return encryptedResponse(answer, media);
   }

@@ -35,7 +35,7 @@ export function contentDisposition(disposition: 'inline' | 'attachment', fileNam
 }
 
 /** Headers for a response served on the app's origin: those worth passing on, and the safety ones. */
-export function localHeaders(upstream: Headers, ok: boolean, media: Pick<LocalMediaRequest, 'fileName'>): Headers {
+export function localHeaders(upstream: Headers, ok: boolean, media: Pick<LocalMediaRequest, 'fileName' | 'attachment'>): Headers {
   const headers = new Headers();
   for (const name of PASSED_HEADERS) {
     const value = upstream.get(name);
@@ -48,13 +48,13 @@ export function localHeaders(upstream: Headers, ok: boolean, media: Pick<LocalMe
   headers.set('Referrer-Policy', 'no-referrer');
   if (ok) {
     // Thumbnails too: a server that "thumbnails" into SVG must not get it rendered on our origin.
-    const disposition = isInlineContentType(contentType) ? 'inline' : 'attachment';
+    const disposition = isInlineContentType(contentType) && !media.attachment ? 'inline' : 'attachment';
     headers.set('Content-Disposition', contentDisposition(disposition, media.fileName));
   }
   return headers;
 }
 
 /** Re-wraps the upstream response (body still streaming) with the app-origin safety headers. */
-export function toLocalResponse(upstream: Response, media: Pick<LocalMediaRequest, 'fileName'>): Response {
+export function toLocalResponse(upstream: Response, media: Pick<LocalMediaRequest, 'fileName' | 'attachment'>): Response {
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: localHeaders(upstream.headers, upstream.ok, media) });
 }

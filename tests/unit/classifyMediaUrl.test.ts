@@ -84,7 +84,30 @@ describe('classifyMediaUrl: the worker\'s own mediaUrl paths', () => {
       rest: '/hs.example/abc/My%20cat.png',
       search: '',
       fileName: 'My cat.png',
+      attachment: false,
     });
+  });
+
+  it('reads attachment=true, and keeps it from the homeserver', () => {
+    expect(classify('https://app.example/matrix-media-sw/s/download/hs.example/abc/cat.png?attachment=true&timeout_ms=5')).toMatchObject({
+      kind: 'local',
+      fileName: 'cat.png',
+      attachment: true,
+      search: '?timeout_ms=5',
+    });
+    expect(classify(`https://app.example/matrix-media-sw/s/encrypted/${'A'.repeat(43)}/cat.png?attachment=true`)).toMatchObject({
+      kind: 'encrypted',
+      fileName: 'cat.png',
+      attachment: true,
+    });
+  });
+
+  it.each([
+    ['an attachment other than true', 'download/hs.example/abc?attachment=1'],
+    ['an encrypted attachment other than true', `encrypted/${'A'.repeat(43)}?attachment=`],
+    ['an attachment thumbnail', 'thumbnail/hs.example/abc?width=4&height=4&attachment=true'],
+  ])('answers 400 to %s', (_label, path) => {
+    expect(classify(`https://app.example/matrix-media-sw/s/${path}`)).toMatchObject({ kind: 'invalid-local' });
   });
 
   it('reads a thumbnail', () => {

@@ -139,12 +139,12 @@ describe('handleMediaRequest: encrypted attachments', () => {
     t.ctx.keys.add('s1', fileId, checkEncryptedFile(file), 'video/webm');
     const url = `https://app.example/matrix-media-sw/s1/encrypted/${fileId}/clip.webm`;
     const get = (range?: string) => t.request(url, range ? { headers: { Range: range } } : {});
-    return { t, plain, get, file };
+    return { t, plain, get, file, url };
   }
   const bytesOf = async (response: Response) => [...new Uint8Array(await response.arrayBuffer())];
 
   it('serves the plaintext whole and by range (open, suffix, across blocks), with the type and name the page gave', async () => {
-    const { t, plain, get } = await served(1000);
+    const { t, plain, get, url } = await served(1000);
     const whole = await get();
     expect([whole.status, whole.headers.get('Content-Type'), whole.headers.get('Content-Disposition')]).toEqual([200, 'video/webm', `inline; filename="clip.webm"; filename*=UTF-8''clip.webm`]);
     expect(whole.headers.get('X-Content-Type-Options')).toBe('nosniff');
@@ -155,6 +155,10 @@ describe('handleMediaRequest: encrypted attachments', () => {
       expect(await bytesOf(part)).toEqual([...plain.slice(start, end + 1)]);
     }
     expect([(await get('bytes=1000-')).status]).toEqual([416]);
+    // For a "Download" link: the same plaintext, as an attachment under the same name.
+    const saved = await t.request(`${url}?attachment=true`);
+    expect([saved.status, saved.headers.get('Content-Disposition')]).toEqual([200, `attachment; filename="clip.webm"; filename*=UTF-8''clip.webm`]);
+    expect(await bytesOf(saved)).toEqual([...plain]);
     await t.settled();
     expect(t.mediaSeen().map((s) => [s.url, s.authorization])).toEqual([[`${HS}/_matrix/client/v1/media/download/hs.example/secretFile`, 'Bearer tok']]);
   });

@@ -180,6 +180,16 @@ describe('handleMediaRequest', () => {
     expect(response.headers.get('Content-Disposition')).toBe('inline');
   });
 
+  it('serves an allow-listed type as an attachment when the URL asks, and keeps the parameter from the homeserver', async () => {
+    const t = setup({
+      route: () => new Response('png', { status: 200, headers: { 'Content-Type': 'image/png', 'Content-Length': '3' } }),
+    });
+    await t.sessions.put({ id: 'sid', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const response = await t.request(`${SCOPE}matrix-media-sw/sid/download/hs.example/abc/cat.png?attachment=true`);
+    expect(t.mediaSeen()[0]?.url).toBe(`${HS}/_matrix/client/v1/media/download/hs.example/abc/cat.png`);
+    expect([response.headers.get('Content-Type'), response.headers.get('Content-Disposition')]).toEqual(['image/png', `attachment; filename="cat.png"; filename*=UTF-8''cat.png`]);
+  });
+
   it('answers a mediaUrl of a forgotten session with 401, sending nothing upstream', async () => {
     const t = setup();
     const response = await t.request(`${SCOPE}matrix-media-sw/gone/download/hs.example/abc`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MediaSwError } from '../../src/MediaSwError.js';
-import { buildMediaUrl } from '../../src/mediaUrl.js';
+import { buildEncryptedMediaUrl, buildMediaUrl, checkEncryptedMediaOptions } from '../../src/mediaUrl.js';
 import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
 
 const SCOPE = 'https://app.example/client/';
@@ -31,6 +31,13 @@ describe('buildMediaUrl', () => {
     );
   });
 
+  it('asks for an attachment with attachment: true', () => {
+    const url = buildMediaUrl(SCOPE, 'sid', 'mxc://hs.example/abc', { filename: 'cat.png', attachment: true });
+    expect(url).toBe('https://app.example/client/matrix-media-sw/sid/download/hs.example/abc/cat.png?attachment=true');
+    expect(classifyMediaUrl(new URL(url), SCOPE)).toMatchObject({ kind: 'local', fileName: 'cat.png', attachment: true, search: '' });
+    expect(buildMediaUrl(SCOPE, 'sid', 'mxc://hs.example/abc', { attachment: false })).toBe('https://app.example/client/matrix-media-sw/sid/download/hs.example/abc');
+  });
+
   it('makes URLs the worker reads back to the same media', () => {
     const download = classifyMediaUrl(new URL(buildMediaUrl(SCOPE, 'sid', 'mxc://hs.example:8448/abc', { filename: 'a b/c.pdf' })), SCOPE);
     expect(download).toMatchObject({ kind: 'local', sessionId: 'sid', endpoint: 'download', rest: '/hs.example:8448/abc/a%20b%2Fc.pdf', fileName: 'a b/c.pdf' });
@@ -53,7 +60,27 @@ describe('buildMediaUrl', () => {
     ['method without size', { method: 'crop' }],
     ['a thumbnail file name', { width: 32, height: 32, filename: 'x.png' }],
     ['an empty file name', { filename: '' }],
+    ['a non-boolean attachment', { attachment: 'yes' }],
+    ['an attachment thumbnail', { width: 32, height: 32, attachment: true }],
   ])('rejects %s', (_label, options) => {
     expect(codeOf(() => buildMediaUrl(SCOPE, 'sid', 'mxc://hs.example/abc', options as never))).toBe('invalid-options');
+  });
+});
+
+describe('encryptedMediaUrl options', () => {
+  const FILE_ID = 'A'.repeat(43);
+
+  it('builds an attachment URL that the worker reads back', () => {
+    const url = buildEncryptedMediaUrl(SCOPE, 'sid', FILE_ID, { filename: 'clip.webm', attachment: true });
+    expect(url).toBe(`https://app.example/client/matrix-media-sw/sid/encrypted/${FILE_ID}/clip.webm?attachment=true`);
+    expect(classifyMediaUrl(new URL(url), SCOPE)).toMatchObject({ kind: 'encrypted', fileId: FILE_ID, fileName: 'clip.webm', attachment: true });
+  });
+
+  it.each([
+    ['a non-boolean attachment', { attachment: 1 }],
+    ['a mimetype that is no content type', { mimetype: 'video' }],
+    ['an empty file name', { filename: '' }],
+  ])('rejects %s', (_label, options) => {
+    expect(codeOf(() => checkEncryptedMediaOptions(options as never))).toBe('invalid-options');
   });
 });

@@ -29,7 +29,8 @@ export async function start(token: string): Promise<MediaWorker> {
   const media = await registerMediaWorker({ homeserverUrl: 'https://matrix.example.org', accessToken: token, fallback: 'blob' });
   const src: string = media.mediaUrl('mxc://example.org/abc', { width: 96, height: 96, method: 'crop' });
   const viaLoad: Promise<string> = media.loadMedia('mxc://example.org/abc');
-  void src; void viaLoad;
+  const save: string = media.mediaUrl('mxc://example.org/abc', { filename: 'a.png', attachment: true });
+  void src; void viaLoad; void save;
   // @ts-expect-error: method is "crop" or "scale"
   media.mediaUrl('mxc://example.org/abc', { width: 1, height: 1, method: 'stretch' });
   if (media.mode === 'blob') console.log(media.fallbackReason);
