@@ -106,12 +106,15 @@ async function catalog(homeserver: string): Promise<CatalogItem[]> {
   }
 }
 
-function link(href: string, text: string, download?: string): HTMLAnchorElement {
+/**
+ * A link to a worker URL. A download is a plain link to a URL served as an attachment, never a
+ * link with the download attribute: Chromium sends those past every service worker.
+ */
+function link(href: string, text: string, newTab: boolean): HTMLAnchorElement {
   const a = document.createElement('a');
   a.href = href;
   a.textContent = text;
-  if (download === undefined) a.target = '_blank';
-  else a.download = download;
+  if (newTab) a.target = '_blank';
   return a;
 }
 
@@ -180,8 +183,12 @@ async function renderMedia(): Promise<void> {
   files.replaceChildren();
   for (const item of items) {
     const li = document.createElement('li');
-    const url = handle.mediaUrl(item.mxc, { filename: item.fileName });
-    li.append(`${item.fileName} (${item.contentType})`, link(url, 'open in a new tab'), link(url, 'download', item.fileName));
+    // An encrypted file's URL is the worker's decrypting one: its mxc URL holds only ciphertext.
+    const url = (attachment: boolean) =>
+      item.file
+        ? handle.encryptedMediaUrl(item.file, { mimetype: item.contentType, filename: item.fileName, attachment })
+        : handle.mediaUrl(item.mxc, { filename: item.fileName, attachment });
+    li.append(`${item.fileName} (${item.contentType})`, link(url(false), 'open in a new tab', true), link(url(true), 'download', false));
     files.append(li);
   }
   if (items.length === 0) say('Signed in. This homeserver offers no sample list: upload a file to see it here.');

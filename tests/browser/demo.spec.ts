@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 
@@ -115,6 +116,17 @@ test('the demo signs in and shows every kind of media through the worker', async
   await tab.waitForLoadState();
   expect(await tab.evaluate(() => document.querySelector('img')?.naturalWidth)).toBe(1600);
   await tab.close();
+  // Both copies of the sample video (one plain, one from the "encrypted room") download as the
+  // very file, under its name: a plain link to an attachment URL goes through the worker.
+  const original = await readFile(resolve(ROOT, 'demo/media/sample-video.webm'));
+  const entries = page.locator('#files li', { hasText: 'sample-video.webm' });
+  expect(await entries.count()).toBe(2);
+  for (const entry of await entries.all()) {
+    const [download] = await Promise.all([page.waitForEvent('download'), entry.getByText('download', { exact: true }).click()]);
+    // Firefox numbers the second one ("sample-video(1).webm"): the first is already saved.
+    expect(download.suggestedFilename()).toMatch(/^sample-video(\(1\))?\.webm$/);
+    expect((await readFile(await download.path())).equals(original)).toBe(true);
+  }
 
   // The worker reports what it did; no report carries the token.
   await expect(page.locator('#requests tbody tr').first()).toBeVisible();
