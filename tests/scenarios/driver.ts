@@ -48,3 +48,13 @@ export function bodyOf(body: InPage<unknown>): string {
 
 /** The body that waits for the test page's `window.ready`. */
 export const WAIT_FOR_READY = 'while (!window.ready) await new Promise((r) => setTimeout(r, 20));';
+
+/** Polls `probe` until `done` holds of its value (at most `ms`); resolves with the last value. */
+export async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 5_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

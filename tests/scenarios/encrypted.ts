@@ -4,7 +4,7 @@ import { encryptAttachment } from 'matrix-encrypt-attachment';
 import { samplePng } from '../../demo/homeserver/png.js';
 import type { Homeserver } from '../../demo/homeserver/server.js';
 import type { EncryptedFile } from '../../src/encryptedFile.js';
-import type { PageDriver } from './driver.js';
+import { until, type PageDriver } from './driver.js';
 import { PLAY_AND_SEEK, storeContents, untilStored, VIDEO } from './store.js';
 import type { Scenario } from './takeover.js';
 
@@ -111,6 +111,29 @@ export const encryptedScenarios: Scenario[] = [
       const photo = await fetchInPage(d, imageUrl);
       assert.equal(photo.disposition, `inline; filename="holiday.png"; filename*=UTF-8''holiday.png`);
       assert.ok(Buffer.from(photo.body, 'base64').equals(image.plain));
+    },
+  },
+  {
+    title: 'an encrypted image and text file opened in a new tab show decrypted, as "Open in new tab" does',
+    async run({ driver: d, app, homeserver }) {
+      await signedIn(d, homeserver);
+      const image = await uploadEncrypted(homeserver, samplePng(37, 19, 7));
+      const text = markedText();
+      const document = await uploadEncrypted(homeserver, text.plain);
+      const imageUrl = await encryptedUrl(d, image.file, { mimetype: 'image/png', filename: 'holiday.png' });
+      const textUrl = await encryptedUrl(d, document.file, { mimetype: 'text/plain', filename: 'minutes.txt' });
+      // Each in another tab of the app: the worker has the keys the first tab gave it.
+      const opened = async (url: string) => {
+        const tab = await d.newTab(`${app.url}/index.html`);
+        await tab.navigate(url);
+        return tab;
+      };
+      const imageTab = await opened(imageUrl);
+      // The browser's own image document: the picture, decrypted and decoded.
+      assert.equal(await until(() => imageTab.run<number | null>('return document.querySelector("img")?.naturalWidth ?? null;'), (w) => w === 37), 37);
+      const textTab = await opened(textUrl);
+      const shown = await until(() => textTab.run<string>('return document.body?.innerText ?? "";'), (t) => t.includes(text.marker));
+      assert.ok(shown.startsWith(text.marker), `the decrypted text, from its first byte: ${JSON.stringify(shown.slice(0, 120))}`);
     },
   },
   {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { samplePng } from '../../../demo/homeserver/png.js';
-import { legacy, loadImage, mediaGets, recordReports, register, reports, until, type ReliabilityGroup, type ReliabilityScenario } from './env.js';
+import { until } from '../driver.js';
+import { legacy, loadImage, mediaGets, recordReports, register, reports, type ReliabilityGroup, type ReliabilityScenario } from './env.js';
 
 // Token containment: the token goes to the registered homeserver's authenticated endpoints and
 // nowhere else. Besides each scenario's own checks, the runner's audit fails any scenario in

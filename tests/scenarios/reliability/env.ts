@@ -71,15 +71,5 @@ export function reports(d: PageDriver): Promise<Array<{ url: string; upstreamUrl
   return d.run('return window.reports;');
 }
 
-/** Polls `probe` until `done` holds of its value (at most `ms`); resolves with the last value. */
-export async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The page's answer at once: a page blocked by a hung request would not give it. */
 export const responsive = (d: PageDriver) => d.run<number>('return 6 * 7;');
