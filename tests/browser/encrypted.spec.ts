@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { samplePng } from '../../demo/homeserver/png.js';
 import { encryptedScenarios, markedText, uploadEncrypted } from '../scenarios/encrypted.js';
+import { VIDEO } from '../scenarios/store.js';
 import { expect, register, test } from './fixtures.js';
 import { runScenarios } from './runScenarios.js';
 
@@ -34,6 +35,63 @@ test.describe('a "Download" link the worker serves as an attachment', () => {
     });
   }
 });
+
+// What the README's advice rests on, so that the day Chromium changes, the suite says so.
+test('Chromium sends <a download> and the video controls\' download button past the worker', async ({ appPage: page, homeserver, app, browserName }) => {
+  test.skip(browserName !== 'chromium', "Chromium's behaviour (crbug.com/40410035); Firefox's video controls have no download button, and its <a download> goes through the worker");
+  const token = homeserver.register('alice', 'pw');
+  await register(page, { homeserverUrl: homeserver.url, accessToken: token });
+  const video = await uploadEncrypted(homeserver, VIDEO);
+  const url = await page.evaluate((file) => (window as any).handles[0].encryptedMediaUrl(file, { mimetype: 'video/webm', filename: 'clip.webm' }), video.file);
+  await page.evaluate(
+    (src) =>
+      new Promise((loaded) => {
+        const v = Object.assign(document.createElement('video'), { controls: true, crossOrigin: 'anonymous', width: 640, src, onloadedmetadata: loaded });
+        const link = Object.assign(document.createElement('a'), { href: src, id: 'save', textContent: 'save' });
+        link.setAttribute('download', '');
+        document.body.append(v, link);
+      }),
+    url,
+  );
+  // The controls' download button lives in the video's user-agent shadow tree: only the DevTools
+  // protocol reaches it.
+  const cdp = await page.context().newCDPSession(page);
+  const { root } = (await cdp.send('DOM.getDocument', { depth: -1, pierce: true })) as { root: DomNode };
+  const button = findNode(root, (node) => /download-button/.test(attribute(node, 'pseudo') ?? ''));
+  expect(button, 'the video controls have a download button').toBeDefined();
+  const { object } = await cdp.send('DOM.resolveNode', { backendNodeId: button!.backendNodeId });
+  const served = app.log.length;
+  for (const press of [
+    () => cdp.send('Runtime.callFunctionOn', { objectId: object.objectId!, functionDeclaration: 'function () { this.click(); }' }),
+    () => page.click('#save'),
+  ]) {
+    const [download] = await Promise.all([page.waitForEvent('download'), press()]);
+    expect(await download.failure()).toBe('canceled');
+  }
+  // Both went to the web server, which has no such file; the worker never saw them.
+  expect(app.log.slice(served).filter((path) => path.endsWith('/clip.webm'))).toHaveLength(2);
+});
+
+interface DomNode {
+  backendNodeId: number;
+  attributes?: string[];
+  children?: DomNode[];
+  shadowRoots?: DomNode[];
+}
+
+const attribute = (node: DomNode, name: string) => {
+  const at = node.attributes?.indexOf(name) ?? -1;
+  return at >= 0 && at % 2 === 0 ? node.attributes![at + 1] : undefined;
+};
+
+function findNode(node: DomNode, test: (node: DomNode) => boolean): DomNode | undefined {
+  if (test(node)) return node;
+  for (const child of [...(node.children ?? []), ...(node.shadowRoots ?? [])]) {
+    const found = findNode(child, test);
+    if (found) return found;
+  }
+  return undefined;
+}
 
 test.describe('encrypted attachments in blob mode, where service workers are blocked', () => {
   test.use({ homeserverOptions: { rangeSupport: false, mediaCacheControl: 'no-cache' }, serviceWorkers: 'block' });
