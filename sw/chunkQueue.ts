@@ -29,8 +29,10 @@ export interface ChunkQueueOptions {
 
 export class ChunkQueue {
   private queued: Chunk[] = [];
-  /** The batch being written now (at the head of `queued`), or undefined. */
+  /** Writing until the queue is empty, or undefined. */
   private writing: Promise<void> | undefined;
+  /** Pushes waiting for room in the queue. */
+  private waitingForRoom: Array<() => void> = [];
 
   constructor(private readonly options: ChunkQueueOptions) {}
 
@@ -43,7 +45,9 @@ export class ChunkQueue {
   async push(chunk: Chunk): Promise<void> {
     this.queued.push(chunk);
     this.writing ??= this.drain();
-    while (this.queued.length >= QUEUED_CHUNKS && this.writing) await this.writing;
+    // On as soon as a batch is written, not once the whole queue is: the network would otherwise
+    // stop while eight chunks are written, then start again with batches of one.
+    while (this.queued.length >= QUEUED_CHUNKS && this.writing) await new Promise<void>((resolve) => this.waitingForRoom.push(resolve));
   }
 
   /** Resolves once nothing is being written any more. */
@@ -54,6 +58,13 @@ export class ChunkQueue {
   /** Drops what is queued (the download ended); a write under way still finishes. */
   clear(): void {
     this.queued = [];
+    this.roomMade();
+  }
+
+  private roomMade(): void {
+    const waiting = this.waitingForRoom;
+    this.waitingForRoom = [];
+    for (const resolve of waiting) resolve();
   }
 
   private async drain(): Promise<void> {
@@ -63,11 +74,13 @@ export class ChunkQueue {
         await this.options.write(batch[0]!.index, batch.map((chunk) => chunk.bytes));
         this.queued.splice(0, batch.length);
         this.options.written(batch.at(-1)!);
+        this.roomMade();
       }
     } catch {
       this.options.failed();
     } finally {
       this.writing = undefined;
+      this.roomMade();
     }
   }
 }

@@ -109,6 +109,49 @@ describe('SharedDownload', () => {
     expect(await readAll(after.read(0, 47, noFallback))).toEqual([...file]);
   });
 
+  it('the network goes on as soon as a batch is written, not once the whole queue is', async () => {
+    const file = Uint8Array.from({ length: 64 }, (_, i) => i);
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull: (controller) => {
+          if (pulled * 4 >= file.length) return controller.close();
+          controller.enqueue(file.slice(pulled * 4, ++pulled * 4));
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    // Each write waits until the test lets it through.
+    const gates: Array<() => void> = [];
+    const write = store.writeChunks.bind(store);
+    store.writeChunks = async (...args) => {
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return write(...args);
+    };
+    const download = new SharedDownload({ store, file: { ...record(), size: file.length }, busy: () => new Set(['k']) });
+    download.start(body, 0);
+    for (let i = 0; i < 10; i++) await tick();
+    expect(pulled).toBe(8);
+    expect(gates).toHaveLength(1);
+    // The first batch is the one chunk queued when writing began; the next takes four.
+    gates.shift()!();
+    for (let i = 0; i < 10; i++) await tick();
+    expect(pulled).toBe(9);
+    expect(gates).toHaveLength(1);
+    gates.shift()!();
+    for (let i = 0; i < 10; i++) await tick();
+    // Four more chunks came while the third batch still waits for the disk.
+    expect(pulled).toBe(13);
+    expect(gates).toHaveLength(1);
+    while (pulled < 16 || gates.length > 0) {
+      gates.shift()?.();
+      await tick();
+    }
+    await download.finished;
+    expect((await store.get('k'))?.stored).toBe(64);
+    expect(await store.readChunk('k', 15)).toEqual(file.slice(60, 64));
+  });
+
   it('goes on for a while when nobody reads, then stops, keeping what it stored', async () => {
     const source = upstream();
     const download = new SharedDownload({ store, file: record(), busy: () => new Set(['k']), lingerMs: 30 });
