@@ -1,14 +1,32 @@
+import type { ChunkBytes } from './storedChunk.js';
+
 /**
  * Which full chunks wait for the disk: a download's chunks on their way to the media store,
  * readable from memory until they are written, and written several per transaction. The
  * network runs ahead of the disk by QUEUED_CHUNKS at most, then waits for it.
  */
 
-export interface Chunk {
+/**
+ * A chunk of a download: the pieces the network gave, not copied into one array (readers get
+ * views of them, the store a Blob of them), `size` its full length (a file's last chunk is
+ * shorter), `filled` how many bytes have arrived.
+ */
+export interface Chunk extends ChunkBytes {
   index: number;
-  bytes: Uint8Array;
-  /** How many of `bytes` have arrived; a queued chunk is full. */
+  pieces: Uint8Array[];
+  /** How many bytes have arrived; a queued chunk is full. */
   filled: number;
+}
+
+/** A view of `chunk`'s bytes from `offset` to before `to` (or the end of the piece it is in). */
+export function viewOf(chunk: Chunk, offset: number, to: number): Uint8Array {
+  let start = 0;
+  for (const piece of chunk.pieces) {
+    const end = start + piece.byteLength;
+    if (offset < end) return piece.subarray(offset - start, Math.min(piece.byteLength, to - start));
+    start = end;
+  }
+  return new Uint8Array(0);
 }
 
 /** Full chunks kept in memory while the store catches up. */
@@ -18,7 +36,7 @@ export const WRITE_BATCH = 4;
 
 export interface ChunkQueueOptions {
   /** Stores consecutive chunks, the first at `index`. */
-  write(index: number, chunks: Uint8Array[]): Promise<void>;
+  write(index: number, chunks: Chunk[]): Promise<void>;
   /** Told of the last chunk of each batch written. */
   written(last: Chunk): void;
   /** Told once a write has failed; nothing more is written. */
@@ -71,7 +89,7 @@ export class ChunkQueue {
     try {
       while (this.queued.length > 0 && this.options.active()) {
         const batch = this.queued.slice(0, WRITE_BATCH);
-        await this.options.write(batch[0]!.index, batch.map((chunk) => chunk.bytes));
+        await this.options.write(batch[0]!.index, batch);
         this.queued.splice(0, batch.length);
         this.options.written(batch.at(-1)!);
         this.roomMade();

@@ -1,4 +1,5 @@
 import type { StoredFile } from './mediaStore.js';
+import type { StoredChunk } from './storedChunk.js';
 
 /**
  * How writes share transactions: a write waits while a transaction is under way, then commits
@@ -12,7 +13,7 @@ import type { StoredFile } from './mediaStore.js';
 export interface Write {
   record: StoredFile;
   index: number;
-  chunks: readonly Uint8Array[];
+  chunks: readonly StoredChunk[];
 }
 
 interface Waiting {
@@ -43,7 +44,7 @@ export class GroupCommit {
   /** Commits `write` in the next transaction on `db`; rejects with that transaction's error. */
   commit(db: IDBDatabase, write: Write): Promise<void> {
     return new Promise((resolve, reject) => {
-      const bytes = write.chunks.reduce((total, chunk) => total + chunk.byteLength, 0);
+      const bytes = write.chunks.reduce((total, chunk) => total + (chunk instanceof Blob ? chunk.size : chunk.byteLength), 0);
       this.waiting.push({ write, bytes, resolve, reject });
       this.running ??= this.run(db);
     });

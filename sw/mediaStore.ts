@@ -1,4 +1,5 @@
 import { completion, GroupCommit } from './groupCommit.js';
+import { BLOB_BYTES, chunkValue, lengthOf, readChunkValue, takesBlobs, type ChunkBytes } from './storedChunk.js';
 
 /**
  * Which bytes are kept: files the worker had to download whole (the homeserver ignored Range),
@@ -74,6 +75,8 @@ export class MediaStore {
   private limit: number | undefined;
   // The default limit asks the browser for its quota; once is enough, not once per chunk.
   private defaultLimit: Promise<number> | undefined;
+  /** Whether the browser's IndexedDB takes Blobs: tried once, with the first large chunk. */
+  private blobs: Promise<boolean> | undefined;
 
   constructor(options: MediaStoreOptions = {}) {
     this.name = options.name ?? 'matrix-media-sw-store';
@@ -159,10 +162,12 @@ export class MediaStore {
    * first by evicting the least recently used other files (never those in `keep`); on a quota
    * error it evicts once more and tries again. Rejects when there is no room.
    */
-  async writeChunks(file: StoredFile, index: number, chunks: readonly Uint8Array[], keep: ReadonlySet<string>): Promise<void> {
+  async writeChunks(file: StoredFile, index: number, arrived: readonly ChunkBytes[], keep: ReadonlySet<string>): Promise<void> {
     const db = await this.database();
     if (!db) throw new DOMException(this.unavailable ?? 'no store', 'InvalidStateError');
-    const bytes = chunks.reduce((total, chunk) => total + chunk.byteLength, 0);
+    const blobs = arrived.some((chunk) => chunk.size >= BLOB_BYTES) && (await (this.blobs ??= takesBlobs(db, 'meta')));
+    const chunks = arrived.map((chunk) => chunkValue(chunk, blobs));
+    const bytes = chunks.reduce((total, chunk) => total + lengthOf(chunk), 0);
     const record: StoredFile = { ...file, stored: index * this.chunkBytes + bytes, lastUsed: this.now() };
     const others = new Set([...keep, file.key]);
     if (!(await this.makeRoom(bytes, others))) throw new DOMException('The store limit leaves no room for this file.', 'QuotaExceededError');
@@ -179,10 +184,7 @@ export class MediaStore {
   async readChunk(key: string, index: number): Promise<Uint8Array | undefined> {
     const db = await this.database();
     if (!db) return undefined;
-    const value = await request(db.transaction('chunks').objectStore('chunks').get([key, index]) as IDBRequest<unknown>);
-    if (value instanceof Uint8Array) return value;
-    if (value instanceof ArrayBuffer) return new Uint8Array(value);
-    return undefined;
+    return readChunkValue(await request(db.transaction('chunks').objectStore('chunks').get([key, index]) as IDBRequest<unknown>));
   }
 
   /** Marks `key` as just used, for eviction order. */

@@ -53,6 +53,21 @@ describe('SharedDownload', () => {
     expect((await store.get('k'))?.stored).toBe(10);
   });
 
+  it('stores what the network gave in pieces of any size byte for byte, and serves views of them while they arrive', async () => {
+    const source = upstream();
+    const download = new SharedDownload({ store, file: record(), busy: () => new Set(['k']) });
+    download.start(source.body, 0);
+    // Single bytes filling the first chunk, then one piece across the two next chunks' boundary.
+    for (let i = 0; i < 3; i++) source.push(i, i + 1);
+    await tick();
+    const live = readAll(download.read(1, 6, noFallback));
+    source.push(3, 10);
+    source.close();
+    expect(await live).toEqual(expected(1, 6));
+    await download.finished;
+    for (const index of [0, 1, 2]) expect(await store.readChunk('k', index)).toEqual(FILE.slice(index * 4, index * 4 + 4));
+  });
+
   it('a reader that joins during the download waits only for the bytes it lacks; one after reads the store', async () => {
     const source = upstream();
     const download = new SharedDownload({ store, file: record(), busy: () => new Set(['k']) });
