@@ -34,6 +34,11 @@ export function chunkValue({ pieces, size }: ChunkBytes, blobs: boolean): Stored
   const [only] = pieces;
   // One piece that is its whole buffer is stored as it is; a view would store the buffer round it.
   if (pieces.length === 1 && only!.byteOffset === 0 && only!.byteLength === only!.buffer.byteLength) return only!;
+  return joined(pieces, size);
+}
+
+/** The pieces as one array of `size` bytes. */
+export function joined(pieces: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(size);
   let offset = 0;
   for (const piece of pieces) {

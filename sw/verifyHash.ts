@@ -1,6 +1,7 @@
 import { createSHA256, type IHasher } from 'hash-wasm';
 import type { SharedDownload } from './sharedDownload.js';
 import type { Fallback } from './sharedDownload.js';
+import { joined } from './storedChunk.js';
 
 /**
  * Whether a file's bytes have the SHA-256 they must have: the spec's "clients MUST verify the
@@ -56,17 +57,6 @@ export interface CheckedFile {
    * decrypted differs from what was checked.
    */
   bytes?: Uint8Array<ArrayBuffer>;
-}
-
-/** The pieces as one array of `size` bytes. */
-function joined(pieces: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const piece of pieces) {
-    bytes.set(piece, offset);
-    offset += piece.byteLength;
-  }
-  return bytes;
 }
 
 /**

@@ -37,6 +37,22 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<number[]> {
 const expected = (start: number, end: number) => [...FILE.slice(start, end + 1)];
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
+/** A file of `length` bytes whose body gives one 4-byte chunk per pull, and never pulls ahead: `pulled()` is how far the download has read. */
+function pulledOneByOne(length: number) {
+  const file = Uint8Array.from({ length }, (_, i) => i);
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull: (controller) => {
+        if (pulled * 4 >= file.length) return controller.close();
+        controller.enqueue(file.slice(pulled * 4, ++pulled * 4));
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { file, body, pulled: () => pulled };
+}
+
 describe('SharedDownload', () => {
   it('serves ranges at and across chunk boundaries to readers that joined before the bytes came', async () => {
     const source = upstream();
@@ -88,18 +104,7 @@ describe('SharedDownload', () => {
   });
 
   it('while the store is slow, readers get queued chunks from memory; the network waits once eight are queued', async () => {
-    const file = Uint8Array.from({ length: 48 }, (_, i) => i);
-    let pulled = 0;
-    // One 4-byte chunk per pull, and no pull ahead: `pulled` is how far the download has read.
-    const body = new ReadableStream<Uint8Array>(
-      {
-        pull: (controller) => {
-          if (pulled * 4 >= file.length) return controller.close();
-          controller.enqueue(file.slice(pulled * 4, ++pulled * 4));
-        },
-      },
-      { highWaterMark: 0 },
-    );
+    const { file, body, pulled } = pulledOneByOne(48);
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     const batches: number[] = [];
@@ -113,7 +118,7 @@ describe('SharedDownload', () => {
     download.start(body, 0);
     const reader = readAll(download.read(20, 27, noFallback));
     for (let i = 0; i < 10; i++) await tick();
-    expect(pulled).toBe(8);
+    expect(pulled()).toBe(8);
     expect(await reader).toEqual([...file.slice(20, 28)]);
     expect((await store.get('k'))?.stored ?? 0).toBe(0);
     open();
@@ -125,17 +130,7 @@ describe('SharedDownload', () => {
   });
 
   it('the network goes on as soon as a batch is written, not once the whole queue is', async () => {
-    const file = Uint8Array.from({ length: 64 }, (_, i) => i);
-    let pulled = 0;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        pull: (controller) => {
-          if (pulled * 4 >= file.length) return controller.close();
-          controller.enqueue(file.slice(pulled * 4, ++pulled * 4));
-        },
-      },
-      { highWaterMark: 0 },
-    );
+    const { file, body, pulled } = pulledOneByOne(64);
     // Each write waits until the test lets it through.
     const gates: Array<() => void> = [];
     const write = store.writeChunks.bind(store);
@@ -146,19 +141,19 @@ describe('SharedDownload', () => {
     const download = new SharedDownload({ store, file: { ...record(), size: file.length }, busy: () => new Set(['k']) });
     download.start(body, 0);
     for (let i = 0; i < 10; i++) await tick();
-    expect(pulled).toBe(8);
+    expect(pulled()).toBe(8);
     expect(gates).toHaveLength(1);
     // The first batch is the one chunk queued when writing began; the next takes four.
     gates.shift()!();
     for (let i = 0; i < 10; i++) await tick();
-    expect(pulled).toBe(9);
+    expect(pulled()).toBe(9);
     expect(gates).toHaveLength(1);
     gates.shift()!();
     for (let i = 0; i < 10; i++) await tick();
     // Four more chunks came while the third batch still waits for the disk.
-    expect(pulled).toBe(13);
+    expect(pulled()).toBe(13);
     expect(gates).toHaveLength(1);
-    while (pulled < 16 || gates.length > 0) {
+    while (pulled() < 16 || gates.length > 0) {
       gates.shift()?.();
       await tick();
     }
