@@ -14,11 +14,12 @@ export interface Write {
   record: StoredFile;
   index: number;
   chunks: readonly StoredChunk[];
+  /** The chunks' length added up, as the store counted it. */
+  bytes: number;
 }
 
 interface Waiting {
   write: Write;
-  bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -44,8 +45,7 @@ export class GroupCommit {
   /** Commits `write` in the next transaction on `db`; rejects with that transaction's error. */
   commit(db: IDBDatabase, write: Write): Promise<void> {
     return new Promise((resolve, reject) => {
-      const bytes = write.chunks.reduce((total, chunk) => total + (chunk instanceof Blob ? chunk.size : chunk.byteLength), 0);
-      this.waiting.push({ write, bytes, resolve, reject });
+      this.waiting.push({ write, resolve, reject });
       this.running ??= this.run(db);
     });
   }
@@ -69,8 +69,8 @@ export class GroupCommit {
       while (this.waiting.length > 0) {
         let bytes = 0;
         let count = 0;
-        while (count < this.waiting.length && (count === 0 || bytes + this.waiting[count]!.bytes <= GROUP_BYTES)) {
-          bytes += this.waiting[count]!.bytes;
+        while (count < this.waiting.length && (count === 0 || bytes + this.waiting[count]!.write.bytes <= GROUP_BYTES)) {
+          bytes += this.waiting[count]!.write.bytes;
           count += 1;
         }
         const group = this.waiting.splice(0, count);

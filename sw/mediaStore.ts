@@ -173,7 +173,7 @@ export class MediaStore {
     if (!(await this.makeRoom(bytes, others))) throw new DOMException('The store limit leaves no room for this file.', 'QuotaExceededError');
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.writes.commit(db, { record, index, chunks });
+        await this.writes.commit(db, { record, index, chunks, bytes });
         return;
       } catch (error) {
         if (attempt > 0 || !isQuotaError(error) || !(await this.evictOne(others))) throw error;

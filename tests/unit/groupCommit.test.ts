@@ -22,7 +22,7 @@ function fakeDatabase() {
   return { db, transactions };
 }
 
-const write = (key: string, bytes = 4): Write => ({ record: { key, sessionId: 's1', size: bytes, stored: bytes, headers: {}, lastUsed: 0 }, index: 0, chunks: [new Blob([new Uint8Array(bytes)])] });
+const write = (key: string, bytes = 4): Write => ({ record: { key, sessionId: 's1', size: bytes, stored: bytes, headers: {}, lastUsed: 0 }, index: 0, chunks: [new Blob([new Uint8Array(bytes)])], bytes });
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('GroupCommit', () => {
