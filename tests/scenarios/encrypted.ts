@@ -31,10 +31,10 @@ export async function uploadEncrypted(homeserver: Homeserver, plain: Buffer, tam
   return { file: { ...(info as unknown as EncryptedFile), url: mxc }, plain, ciphertext, ciphertextBytes: ciphertext.length };
 }
 
-/** A text file with a marker no other file has: a scan of storage looks for it. */
-export function markedText(): { plain: Buffer; marker: string } {
+/** A text file with a marker no other file has (about 31 bytes per line): a scan of storage looks for it. */
+export function markedText(lines = 200): { plain: Buffer; marker: string } {
   const marker = `PLAINTEXT-MARKER-${randomBytes(12).toString('hex')}`;
-  return { plain: Buffer.from(`${marker}\n${'secret minutes of the meeting. '.repeat(200)}`), marker };
+  return { plain: Buffer.from(`${marker}\n${'secret minutes of the meeting. '.repeat(lines)}`), marker };
 }
 
 const REGISTER = 'const r = await window.register(args); if (!r.ok) throw new Error(r.message);';
@@ -66,7 +66,7 @@ const mediaGets = (homeserver: Homeserver, from = 0) => homeserver.log.slice(fro
 export function everythingStored(d: PageDriver): Promise<string> {
   return d.run(`
     const out = [];
-    // Blobs (the store keeps its chunks as Blobs) are read whole: a scan that skipped them would find nothing.
+    // Blobs (the store keeps large chunks as Blobs) are read whole: a scan that skipped them would find nothing in them.
     const text = async (value) => {
       if (value instanceof Blob) value = await value.arrayBuffer();
       if (value instanceof ArrayBuffer) value = new Uint8Array(value);
@@ -200,7 +200,9 @@ export const encryptedScenarios: Scenario[] = [
     title: 'no IndexedDB database or Cache Storage entry of the origin ever holds a key or plaintext; signOut leaves no ciphertext and the URLs stop serving',
     async run({ driver: d, homeserver }) {
       await signedIn(d, homeserver);
-      const text = markedText();
+      // Over 64 KiB, so that its chunk is stored as a Blob where the browser's IndexedDB takes
+      // them: the scan must find the ciphertext inside it.
+      const text = markedText(3_000);
       const document = await uploadEncrypted(homeserver, text.plain);
       const url = await encryptedUrl(d, document.file, { mimetype: 'text/plain', filename: 'minutes.txt' });
       assert.equal((await fetchInPage(d, url)).status, 200);
