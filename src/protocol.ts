@@ -75,17 +75,23 @@ export interface PingMessage {
 export interface SkipWaitingMessage {
   type: 'mms/skip-waiting';
 }
-/**
- * The key of an encrypted attachment that `encryptedMediaUrl` made a URL for. It travels only
- * here, on the message channel: never in a URL. `key` is the session's key, as for sign-out.
- */
-export interface AttachmentKeyMessage {
-  type: 'mms/key';
-  sessionId: string;
-  key: string;
+/** One attachment's key, as `encryptedMediaUrl` handed it out. */
+export interface AttachmentKeyEntry {
   fileId: string;
   file: EncryptedFile;
   mimetype: string | null;
+}
+/**
+ * The keys of encrypted attachments that `encryptedMediaUrl` made URLs for. They travel only
+ * here, on the message channel: never in a URL. `key` is the session's key, as for sign-out.
+ * The keys of one task go together: a timeline of hundreds of images is one message, where one
+ * each cost both the page and the worker an event (and in Chromium a trip through the browser).
+ */
+export interface AttachmentKeysMessage {
+  type: 'mms/keys';
+  sessionId: string;
+  key: string;
+  files: AttachmentKeyEntry[];
 }
 /** Asks the worker to report (or stop reporting) what it does per request to this tab. */
 export interface DiagnosticsMessage {
@@ -99,7 +105,7 @@ export type PageToWorkerMessage =
   | ClaimMessage
   | PingMessage
   | SkipWaitingMessage
-  | AttachmentKeyMessage
+  | AttachmentKeysMessage
   | DiagnosticsMessage;
 
 // Worker → page requests, each with a reply port.
@@ -223,6 +229,16 @@ function isSessionInit(value: unknown): value is SessionInit {
   );
 }
 
+function asAttachmentKeyEntry(entry: unknown): AttachmentKeyEntry | undefined {
+  if (!isRecord(entry) || typeof entry.fileId !== 'string') return undefined;
+  if (entry.mimetype !== null && typeof entry.mimetype !== 'string') return undefined;
+  try {
+    return { fileId: entry.fileId, file: checkEncryptedFile(entry.file), mimetype: entry.mimetype };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Narrows untrusted `MessageEvent.data` to a page message, or undefined for anything else. */
 export function asPageToWorkerMessage(data: unknown): PageToWorkerMessage | undefined {
   if (!isRecord(data)) return undefined;
@@ -239,14 +255,14 @@ export function asPageToWorkerMessage(data: unknown): PageToWorkerMessage | unde
       return typeof data.sessionId === 'string' && typeof data.key === 'string'
         ? { type: data.type, sessionId: data.sessionId, key: data.key }
         : undefined;
-    case 'mms/key': {
-      if (typeof data.sessionId !== 'string' || typeof data.key !== 'string' || typeof data.fileId !== 'string') return undefined;
-      if (data.mimetype !== null && typeof data.mimetype !== 'string') return undefined;
-      try {
-        return { type: data.type, sessionId: data.sessionId, key: data.key, fileId: data.fileId, file: checkEncryptedFile(data.file), mimetype: data.mimetype };
-      } catch {
-        return undefined;
-      }
+    case 'mms/keys': {
+      if (typeof data.sessionId !== 'string' || typeof data.key !== 'string' || !Array.isArray(data.files)) return undefined;
+      // One malformed entry costs only itself: the page checked each, so it is not ours anyway.
+      const files = data.files.flatMap((entry: unknown) => {
+        const checked = asAttachmentKeyEntry(entry);
+        return checked ? [checked] : [];
+      });
+      return { type: data.type, sessionId: data.sessionId, key: data.key, files };
     }
     case 'mms/claim':
     case 'mms/ping':

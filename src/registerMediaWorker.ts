@@ -7,7 +7,7 @@ import { buildEncryptedMediaUrl, buildMediaUrl, checkEncryptedMediaOptions, type
 import type { DiagnosticEntry, DownloadProgress, PageToWorkerMessage } from './protocol.js';
 import { forgetSessionIdentity, sessionIdentityFor } from './sessionIdentity.js';
 import { takeControl } from './takeControl.js';
-import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageKeyId, pageKeys, pageSessions, progressListeners, send, type PageSession } from './workerChannel.js';
+import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageKeyId, pageKeys, pageSessions, progressListeners, send, sendKey, type PageSession } from './workerChannel.js';
 
 export interface RegisterMediaWorkerOptions {
   /** The client's homeserver base URL, as given to the SDK; may carry a path prefix. */
@@ -235,7 +235,7 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
       const { id, key } = entry.session;
       pageKeys.set(pageKeyId(id, fileId), { file: checked, mimetype: mimetype ?? null });
       // The worker gets the key now; one the browser restarts asks this page for it again.
-      worker().postMessage({ type: 'mms/key', sessionId: id, key, fileId, file: checked, mimetype: mimetype ?? null } satisfies PageToWorkerMessage);
+      sendKey(worker, id, key, { fileId, file: checked, mimetype: mimetype ?? null });
       return buildEncryptedMediaUrl(registration.scope, id, fileId, options);
     },
     loadMedia: async (source, mediaOptions) =>

@@ -4,6 +4,8 @@ import {
   asReply,
   asWorkerToPageMessage,
   PROTOCOL_VERSION,
+  type AttachmentKeyEntry,
+  type AttachmentKeysMessage,
   type DiagnosticEntry,
   type DownloadProgress,
   type PageToWorkerMessage,
@@ -99,6 +101,38 @@ export function listenToWorker(container: ServiceWorkerContainer): void {
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** Keys handed out during this task, by session, and where they go. */
+const outgoingKeys = new Map<string, { worker: () => ServiceWorker; message: AttachmentKeysMessage }>();
+
+function sendKeys(): void {
+  const batches = [...outgoingKeys.values()];
+  outgoingKeys.clear();
+  for (const { worker, message } of batches) {
+    try {
+      worker().postMessage(message);
+    } catch {
+      // A worker gone meanwhile: its successor asks this page for each key it meets (pageKeys).
+    }
+  }
+}
+
+/**
+ * Sends `entry` to the worker with the other keys handed out in this task: a timeline rendering
+ * hundreds of encrypted images posts one message. It leaves at the end of the task, before the
+ * elements given the URLs start loading (they do so in a later microtask); a request that
+ * arrives first anyway waits a moment for the key, then asks the page (see sw/encryptionKeys).
+ */
+export function sendKey(worker: () => ServiceWorker, sessionId: string, key: string, entry: AttachmentKeyEntry): void {
+  const batchId = `${sessionId} ${key}`;
+  let batch = outgoingKeys.get(batchId);
+  if (!batch) {
+    if (outgoingKeys.size === 0) queueMicrotask(sendKeys);
+    batch = { worker, message: { type: 'mms/keys', sessionId, key, files: [] } };
+    outgoingKeys.set(batchId, batch);
+  }
+  batch.message.files.push(entry);
+}
 
 /** Posts `message` to `worker` and waits for its acknowledgement on a private port. */
 export function send(worker: ServiceWorker, message: PageToWorkerMessage, timeoutMs: number): Promise<void> {

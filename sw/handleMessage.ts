@@ -60,10 +60,12 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
       for (const sessionId of await state.sessions.prune(live.map((client) => client.id))) await forgetMedia(state, sessionId);
       return;
     }
-    case 'mms/key': {
+    case 'mms/keys': {
       // Only the tab holding the session's key may hand it attachment keys.
       const session = await state.sessions.byId(message.sessionId);
-      if (session?.key === message.key) state.keys.add(message.sessionId, message.fileId, message.file, message.mimetype ?? undefined);
+      if (session?.key === message.key) {
+        for (const { fileId, file, mimetype } of message.files) state.keys.add(message.sessionId, fileId, file, mimetype ?? undefined);
+      }
       reply(port, ack);
       return;
     }

@@ -14,6 +14,12 @@ describe('asPageToWorkerMessage', () => {
     expect(asPageToWorkerMessage({ type: 'mms/session', session, provisional: true })).toEqual({ type: 'mms/session', session, provisional: true });
     expect(asPageToWorkerMessage({ type: 'mms/confirm', sessionId: 's1', key: 'k' })).toEqual({ type: 'mms/confirm', sessionId: 's1', key: 'k' });
   });
+  it('takes the valid keys of a batch and drops only a malformed one', () => {
+    const file = { url: 'mxc://hs.example/abc', key: { kty: 'oct', key_ops: ['encrypt', 'decrypt'], alg: 'A256CTR', k: 'A'.repeat(43), ext: true }, iv: 'A'.repeat(22), hashes: { sha256: 'A'.repeat(43) }, v: 'v2' };
+    const good = { fileId: 'f1', file, mimetype: 'image/png' };
+    const message = asPageToWorkerMessage({ type: 'mms/keys', sessionId: 's1', key: 'k', files: [good, { ...good, file: { ...file, v: 'v1' } }, { ...good, mimetype: 3 }, null] });
+    expect(message).toEqual({ type: 'mms/keys', sessionId: 's1', key: 'k', files: [good] });
+  });
   it('treats anything but provisional: true as a session to keep', () => {
     expect(asPageToWorkerMessage({ type: 'mms/session', session, provisional: 'yes' })).toEqual({ type: 'mms/session', session });
   });
@@ -31,6 +37,8 @@ describe('asPageToWorkerMessage', () => {
     ['a confirmation without key', { type: 'mms/confirm', sessionId: 's1' }],
     ['a session without key', { type: 'mms/session', session: { ...session, key: undefined } }],
     ['a session with a short key', { type: 'mms/session', session: { ...session, key: 'short' } }],
+    ['keys without a list', { type: 'mms/keys', sessionId: 's1', key: 'k', files: {} }],
+    ['keys without the session key', { type: 'mms/keys', sessionId: 's1', files: [] }],
   ])('ignores %s', (_label, data) => expect(asPageToWorkerMessage(data)).toBeUndefined());
 });
 
