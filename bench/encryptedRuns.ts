@@ -18,6 +18,17 @@ type StatOf = (values: number[]) => Stat;
 type Mode = 'worker' | 'page';
 const MODES: Mode[] = ['worker', 'page'];
 /**
+ * The gallery also runs the reference worker (bench/workers/ideal-worker.js): every key handed
+ * over before the clock starts, the ciphertext fetched, verified and decrypted in memory, nothing
+ * stored, no routing. It is the least any worker can do for these images, so its ratio is the
+ * floor under the worker's.
+ */
+type GalleryMode = Mode | 'reference';
+const galleryModesFor = (rep: number): GalleryMode[] => {
+  const all: GalleryMode[] = ['worker', 'page', 'reference'];
+  return [...all.slice(rep % 3), ...all.slice(0, rep % 3)];
+};
+/**
  * The two modes of repetition `rep`, taking turns at going first: the machine's pace drifts
  * within a run, and whichever always went first would always meet it earlier.
  */
@@ -30,7 +41,15 @@ const GALLERY_MIN_REPS = 9;
 
 export interface EncryptedResults {
   /** `failures`: images that did not decode, with the reason (none expected). */
-  gallery: { images: number; ms: Record<Mode, Stat>; longTaskMs: Record<Mode, Stat>; ratio: Stat; failures: string[] };
+  gallery: {
+    images: number;
+    ms: Record<Mode, Stat>;
+    longTaskMs: Record<Mode, Stat>;
+    ratio: Stat;
+    /** The reference worker's time, and its ratio to the page-side path's in the same repetition. */
+    reference: { ms: Stat; ratio: Stat };
+    failures: string[];
+  };
   video: {
     fileBytes: number;
     firstFrameMs: Record<Mode, Stat>;
@@ -76,12 +95,12 @@ async function encryptAndUpload(hs: Homeserver, plain: Buffer): Promise<Encrypte
  * a worker, whose fetches go straight to the homeserver (through ours they would take a detour
  * the page-side path does not have).
  */
-async function openPage(browser: Browser, app: AppServer, hs: Homeserver, token: string, mode: Mode) {
+async function openPage(browser: Browser, app: AppServer, hs: Homeserver, token: string, mode: GalleryMode) {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${app.url}/bench/page.html`);
   await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-  await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), [mode === 'worker' ? 'mms-warm' : 'none', hs.url, token] as const);
+  await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), [mode === 'worker' ? 'mms-warm' : mode === 'reference' ? 'ideal' : 'none', hs.url, token] as const);
   return { context, page };
 }
 
@@ -164,10 +183,16 @@ export async function encryptedRuns(
   try {
     const token = hs.register('bench', 'pw');
     const files = await Promise.all(images.map((png) => encryptAndUpload(hs, png)));
-    const gallery = { ms: { worker: [] as number[], page: [] as number[] }, long: { worker: [] as number[], page: [] as number[] }, ratio: [] as number[], failures: [] as string[] };
+    const gallery = {
+      ms: { worker: [] as number[], page: [] as number[], reference: [] as number[] },
+      long: { worker: [] as number[], page: [] as number[], reference: [] as number[] },
+      ratio: [] as number[],
+      referenceRatio: [] as number[],
+      failures: [] as string[],
+    };
     for (let rep = 0; rep < Math.max(reps, GALLERY_MIN_REPS); rep++) {
-      const round = {} as Record<Mode, number>;
-      for (const mode of modesFor(rep)) {
+      const round = {} as Record<GalleryMode, number>;
+      for (const mode of galleryModesFor(rep)) {
         const { context, page } = await openPage(browser, app, hs, token, mode);
         const result = await page.evaluate(([f, m]) => (window as any).encryptedGallery(f, m), [files, mode] as const);
         gallery.failures.push(...(result.failures as string[]).map((f) => `${mode}: ${f}`));
@@ -177,6 +202,7 @@ export async function encryptedRuns(
         await context.close();
       }
       gallery.ratio.push(round.worker / round.page);
+      gallery.referenceRatio.push(round.reference / round.page);
     }
 
     const videoFile = await encryptAndUpload(hs, video);
@@ -240,6 +266,7 @@ export async function encryptedRuns(
         ms: { worker: stat(gallery.ms.worker), page: stat(gallery.ms.page) },
         longTaskMs: { worker: stat(gallery.long.worker), page: stat(gallery.long.page) },
         ratio: stat(gallery.ratio),
+        reference: { ms: stat(gallery.ms.reference), ratio: stat(gallery.referenceRatio) },
         failures: gallery.failures,
       },
       video: {

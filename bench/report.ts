@@ -87,7 +87,7 @@ function storeTargets(r: BenchResults): Target[] {
 function encryptedTargets(e: EncryptedResults): Target[] {
   const longRatio = e.gallery.longTaskMs.worker.median / Math.max(1, e.gallery.longTaskMs.page.median);
   return [
-    { what: 'encrypted gallery: time until all decoded, worker ≤ 0.9 × page-side decryption', measured: `${e.gallery.ratio.median.toFixed(2)} ×`, met: e.gallery.ratio.median <= 0.9 },
+    { what: 'encrypted gallery: time until all decoded, worker ≤ 0.9 × page-side decryption', measured: `${e.gallery.ratio.median.toFixed(2)} × (reference worker: ${e.gallery.reference.ratio.median.toFixed(2)} ×)`, met: e.gallery.ratio.median <= 0.9 },
     { what: "encrypted gallery: the page's main thread blocked (long tasks), worker ≤ 0.5 × page-side", measured: `${longRatio.toFixed(2)} × (${e.gallery.longTaskMs.worker.median.toFixed(0)} against ${e.gallery.longTaskMs.page.median.toFixed(0)} ms)`, met: longRatio <= 0.5 },
     {
       what: 'encrypted video: time to the first frame ≤ 1.1 × page-side',
@@ -159,6 +159,9 @@ export function renderReport(r: BenchResults): { markdown: string; svg: string }
   lines.push('| | worker | page-side | worker / page |');
   lines.push('| --- | --- | --- | --- |');
   lines.push(`| gallery: until all decoded | ${ms(e.gallery.ms.worker)} | ${ms(e.gallery.ms.page)} | ${ratio(e.gallery.ratio)} |`);
+  lines.push(
+    `| gallery, reference worker (keys given before the clock starts, nothing stored, no routing: the least any worker does) | ${ms(e.gallery.reference.ms)} | | ${ratio(e.gallery.reference.ratio)} |`,
+  );
   if (e.gallery.failures.length > 0) {
     const counts = new Map<string, number>();
     for (const failure of e.gallery.failures) {

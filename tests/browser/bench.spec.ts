@@ -27,6 +27,9 @@ test('the benchmark runs in quick mode and reports every strategy', async ({ bro
   expect(results.sameOrigin.fetches).toBeGreaterThan(0);
   const markdown = readFileSync(resolve(out, 'latest.md'), 'utf8');
   expect(Object.keys(results.encrypted.gallery.ms)).toEqual(['worker', 'page']);
+  // Every encrypted image decoded, through the worker, in the page and through the reference worker.
+  expect(results.encrypted.gallery.failures).toEqual([]);
+  expect(results.encrypted.gallery.reference.ratio.n).toBe(results.encrypted.gallery.ratio.n);
   expect(results.encrypted.video.replayBytes).toBeGreaterThanOrEqual(0);
   for (const heading of ['1. Gallery', '2. Video', '3. Encrypted media', '4. Memory', '5. Requests outside the media paths']) expect(markdown).toContain(heading);
   expect(readFileSync(resolve(out, 'latest.svg'), 'utf8')).toMatch(/^<svg /);
