@@ -88,7 +88,7 @@ function encryptedTargets(e: EncryptedResults): Target[] {
   const longRatio = e.gallery.longTaskMs.worker.median / Math.max(1, e.gallery.longTaskMs.page.median);
   return [
     { what: 'encrypted gallery: time until all decoded, worker ≤ 0.9 × page-side decryption', measured: `${e.gallery.ratio.median.toFixed(2)} × (reference worker: ${e.gallery.reference.ratio.median.toFixed(2)} ×)`, met: e.gallery.ratio.median <= 0.9 },
-    { what: "encrypted gallery: the page's main thread blocked (long tasks), worker ≤ 0.5 × page-side", measured: `${longRatio.toFixed(2)} × (${e.gallery.longTaskMs.worker.median.toFixed(0)} against ${e.gallery.longTaskMs.page.median.toFixed(0)} ms)`, met: longRatio <= 0.5 },
+    { what: "encrypted gallery: the page's main thread blocked (long tasks), worker ≤ 0.5 × page-side", measured: `${longRatio.toFixed(2)} × (${e.gallery.longTaskMs.worker.median.toFixed(0)} against ${e.gallery.longTaskMs.page.median.toFixed(0)} ms; after the task inserting the images: ${e.gallery.longTaskAfterInsertMs.worker.median.toFixed(0)} against ${e.gallery.longTaskAfterInsertMs.page.median.toFixed(0)} ms)`, met: longRatio <= 0.5 },
     {
       what: 'encrypted video: time to the first frame ≤ 1.1 × page-side',
       measured: `${e.video.firstFrameRatio.median.toFixed(2)} ×${e.video.breakdown ? ` (downloaded and stored in ${e.video.breakdown.worker.downloadMs.median.toFixed(0)} ms against ${e.video.breakdown.page.downloadMs.median.toFixed(0)} ms into the page's memory; breakdown in table 3)` : ''}`,
@@ -171,6 +171,9 @@ export function renderReport(r: BenchResults): { markdown: string; svg: string }
     lines.push(`| gallery: images that failed to decode, over all repetitions | ${[...counts].map(([k, n]) => `${n} × ${k}`).join('; ')} | | |`);
   }
   lines.push(`| gallery: main thread blocked (long tasks) | ${ms(e.gallery.longTaskMs.worker)} | ${ms(e.gallery.longTaskMs.page)} | |`);
+  lines.push(
+    `| gallery: of which after the task that inserted the images (the app's own: 300 elements created, their requests started) | ${ms(e.gallery.longTaskAfterInsertMs.worker)} | ${ms(e.gallery.longTaskAfterInsertMs.page)} | |`,
+  );
   lines.push(`| video: time to the first frame | ${ms(e.video.firstFrameMs.worker)} | ${ms(e.video.firstFrameMs.page)} | ${ratio(e.video.firstFrameRatio)} |`);
   if (e.video.overLink) {
     const l = e.video.overLink;
