@@ -4,7 +4,7 @@ import { normalizeHomeserverUrl } from './homeserverUrl.js';
 import { MediaSwError } from './MediaSwError.js';
 import { checkEncryptedFile, encryptedFileId, type EncryptedFile } from './encryptedFile.js';
 import { buildEncryptedMediaUrl, buildMediaUrl, checkEncryptedMediaOptions, type EncryptedMediaOptions, type MediaUrlOptions } from './mediaUrl.js';
-import type { DiagnosticEntry, DownloadProgress, PageToWorkerMessage } from './protocol.js';
+import type { DiagnosticEntry, DownloadProgress } from './protocol.js';
 import { forgetSessionIdentity, sessionIdentityFor } from './sessionIdentity.js';
 import { takeControl } from './takeControl.js';
 import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageKeyId, pageKeys, pageSessions, progressListeners, send, sendKey, type PageSession } from './workerChannel.js';
