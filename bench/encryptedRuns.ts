@@ -24,15 +24,12 @@ const MODES: Mode[] = ['worker', 'page'];
  * floor under the worker's.
  */
 type GalleryMode = Mode | 'reference';
-const galleryModesFor = (rep: number): GalleryMode[] => {
-  const all: GalleryMode[] = ['worker', 'page', 'reference'];
-  return [...all.slice(rep % 3), ...all.slice(0, rep % 3)];
-};
+const GALLERY_MODES: GalleryMode[] = [...MODES, 'reference'];
 /**
- * The two modes of repetition `rep`, taking turns at going first: the machine's pace drifts
- * within a run, and whichever always went first would always meet it earlier.
+ * `modes` in the order of repetition `rep`, each taking its turn at going first: the machine's
+ * pace drifts within a run, and whichever always went first would always meet it earlier.
  */
-const modesFor = (rep: number): Mode[] => (rep % 2 === 0 ? MODES : [...MODES].reverse());
+const inTurn = <M>(modes: M[], rep: number): M[] => [...modes.slice(rep % modes.length), ...modes.slice(0, rep % modes.length)];
 /**
  * The gallery's ratio varied ±15 % between repetitions on this 2-core machine; its target is a
  * 10 % one, so it gets more repetitions than the rest (a few seconds each).
@@ -156,7 +153,7 @@ async function firstFrameOverLink(browser: Browser, app: AppServer, video: Buffe
     const ratios: number[] = [];
     for (let rep = 0; rep < reps; rep++) {
       const round = {} as Record<Mode, number>;
-      for (const mode of modesFor(rep)) {
+      for (const mode of inTurn(MODES, rep)) {
         const { context, page } = await openPage(browser, app, hs, token, mode);
         const shown = await page.evaluate(([f, m]) => (window as any).encryptedVideo(f, m, 0.5), [file, mode] as const);
         round[mode] = shown.firstFrameMs;
@@ -195,7 +192,7 @@ export async function encryptedRuns(
     };
     for (let rep = 0; rep < Math.max(reps, GALLERY_MIN_REPS); rep++) {
       const round = {} as Record<GalleryMode, number>;
-      for (const mode of galleryModesFor(rep)) {
+      for (const mode of inTurn(GALLERY_MODES, rep)) {
         const { context, page } = await openPage(browser, app, hs, token, mode);
         const result = await page.evaluate(([f, m]) => (window as any).encryptedGallery(f, m), [files, mode] as const);
         gallery.failures.push(...(result.failures as string[]).map((f) => `${mode}: ${f}`));
@@ -221,7 +218,7 @@ export async function encryptedRuns(
     const phases = { workerDownload: [] as number[], pageDownload: [] as number[], pageDecrypt: [] as number[] };
     for (let rep = 0; rep < Math.max(1, Math.min(3, reps)); rep++) {
       const round = {} as Record<Mode, number>;
-      for (const mode of modesFor(rep)) {
+      for (const mode of inTurn(MODES, rep)) {
         const { context, page } = await openPage(browser, app, hs, token, mode);
         const cdp = await pageCdp(page);
         const stopPage = heapSampler((method) => cdp.send(method as 'Runtime.getHeapUsage') as Promise<{ usedSize: number; backingStorageSize?: number }>);
