@@ -30,7 +30,16 @@ export interface StoredFile {
   /** Content-Type and the other headers worth answering with again. */
   headers: Record<string, string>;
   lastUsed: number;
+  /**
+   * Which copy of the file this is: new each time the file is stored from nothing (records of
+   * versions before it have none). A reader checks it with every chunk, so that bytes stored
+   * after a deletion are never taken for the ones that were there before (see readChunk).
+   */
+  generation?: string;
 }
+
+/** A fresh value for StoredFile.generation. */
+export const newGeneration = (): string => crypto.randomUUID();
 
 export interface MediaStoreOptions {
   name?: string;
@@ -181,10 +190,23 @@ export class MediaStore {
     }
   }
 
-  async readChunk(key: string, index: number): Promise<Uint8Array | undefined> {
+  /**
+   * Chunk `index` of `key`; undefined where it is missing. With `of`, only a chunk of that copy
+   * of the file: the record and the chunk are read in one transaction, so a file deleted and
+   * stored again (other bytes, from another download) never passes for the one the caller knew,
+   * whose hash it may have checked.
+   */
+  async readChunk(key: string, index: number, of?: Pick<StoredFile, 'generation'>): Promise<Uint8Array | undefined> {
     const db = await this.database();
     if (!db) return undefined;
-    return readChunkValue(await request(db.transaction('chunks').objectStore('chunks').get([key, index]) as IDBRequest<unknown>));
+    if (!of) return readChunkValue(await request(db.transaction('chunks').objectStore('chunks').get([key, index]) as IDBRequest<unknown>));
+    const tx = db.transaction(['files', 'chunks']);
+    const [record, value] = await Promise.all([
+      request(tx.objectStore('files').get(key) as IDBRequest<StoredFile | undefined>),
+      request(tx.objectStore('chunks').get([key, index]) as IDBRequest<unknown>),
+    ]);
+    if (!record || record.generation !== of.generation || record.stored <= index * this.chunkBytes) return undefined;
+    return readChunkValue(value);
   }
 
   /** Marks `key` as just used, for eviction order. */

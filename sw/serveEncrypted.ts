@@ -5,9 +5,10 @@ import type { RequestTrace } from './diagnostics.js';
 import { localHeaders, toLocalResponse } from './localResponse.js';
 import type { AttachmentKey, EncryptionKeys } from './encryptionKeys.js';
 import { parseRangeHeader } from './rangeResponse.js';
-import { networkFallback, openDownload, type FetchUpstream, type StoreContext } from './serveThroughStore.js';
+import { openDownload, type FetchUpstream, type StoreContext } from './serveThroughStore.js';
 import type { StoredSession } from './sessionStore.js';
-import type { SharedDownload } from './sharedDownload.js';
+import type { Fallback, SharedDownload } from './sharedDownload.js';
+import { readBodyWithin } from './upstreamRequest.js';
 import { checkDownload, hasDigest, type CheckedFile } from './verifyHash.js';
 
 /**
@@ -19,7 +20,10 @@ import { checkDownload, hasDigest, type CheckedFile } from './verifyHash.js';
 
 export interface EncryptedContext extends StoreContext {
   keys: EncryptionKeys;
-  /** Checks under way or done, by store key and hash: many requests, one check. */
+  /**
+   * Verdicts on copies of files stored whole, by store key, copy (generation) and hash: the
+   * bytes of such a copy never change, so many requests share one check.
+   */
   verified: Map<string, Promise<CheckedFile>>;
 }
 
@@ -87,8 +91,82 @@ export function encryptedResponse(answer: Response | PlaintextAnswer, media: Enc
 }
 
 /**
+ * Checks of downloads under way, by download: a verdict reached by reading one download covers
+ * the bytes of that download alone, so only requests reading through that same download share it.
+ */
+const underWay = new WeakMap<SharedDownload, Promise<CheckedFile>>();
+
+/**
+ * Where neither the store nor the download being read has a byte, it is not fetched again:
+ * another request could bring other bytes than the ones hashed (finding 1 of the security review).
+ */
+const UNVERIFIED: Fallback = async () => {
+  throw new DOMException('The rest of the encrypted file is neither stored nor coming from the download that was checked; it is not fetched again unchecked.', 'NetworkError');
+};
+
+/** The id of a copy's verdict: a file deleted and stored again is another copy, to be checked again. */
+const copyId = (download: SharedDownload, attachment: AttachmentKey) => `${download.key} ${download.generation ?? ''} ${attachment.file.hashes.sha256}`;
+
+/**
+ * Whether the bytes `download` reads have the attachment's hash. A copy stored whole is checked
+ * once for every request; a download under way is checked by reading it, and its verdict stands
+ * for later requests only once that same download has stored the whole file.
+ */
+function verdictFor(ctx: EncryptedContext, download: SharedDownload, attachment: AttachmentKey): Promise<CheckedFile> {
+  const copy = copyId(download, attachment);
+  const whole = !download.running && download.stored >= download.size;
+  const known = whole ? ctx.verified.get(copy) : underWay.get(download);
+  if (known) return known;
+  const check = checkDownload(download, attachment.sha256, UNVERIFIED, KEEP_CHECKED_BYTES);
+  if (whole) ctx.verified.set(copy, check);
+  else underWay.set(download, check);
+  check.then(
+    async ({ matches }) => {
+      if (!matches) return;
+      await download.finished;
+      if (download.stored >= download.size && (whole ? ctx.verified.get(copy) === check : true)) ctx.verified.set(copy, Promise.resolve({ matches }));
+    },
+    // A check that could not finish is not a result: the next request checks again.
+    () => whole && ctx.verified.get(copy) === check && ctx.verified.delete(copy),
+  );
+  return check;
+}
+
+/**
+ * A file the store cannot keep (no store, over storeBytes, or sent without a Content-Length):
+ * read whole into memory, up to a bound, hashed, and decrypted from those very bytes.
+ */
+async function checkedInMemory(ctx: EncryptedContext, response: Response, attachment: AttachmentKey, keep: (bytes: Uint8Array<ArrayBuffer>) => void): Promise<Response | Uint8Array<ArrayBuffer>> {
+  if (!response.ok || !response.body) return response;
+  const length = response.headers.get('Content-Length');
+  const why = ctx.store.unavailable ? 'the browser offers no storage' : length === null ? 'the homeserver sent it without a Content-Length' : 'it is larger than storeBytes';
+  const tooLarge = () =>
+    jsonError(507, 'MMS_TOO_LARGE_TO_CHECK', `This encrypted file cannot be stored here (${why}), and is larger than the ${MEMORY_CHECK_BYTES / 1024 / 1024} MiB the worker checks in memory: ${length === null ? 'serve it with a Content-Length' : 'raise storeBytes'}, or load it with loadMedia in blob mode.`);
+  if (length !== null && !(Number(length) <= MEMORY_CHECK_BYTES)) {
+    void response.body.cancel();
+    return tooLarge();
+  }
+  const ciphertext = await readBodyWithin(response.body, MEMORY_CHECK_BYTES, ctx.bodyIdleMs);
+  if (!ciphertext) return tooLarge();
+  if (!(await hasDigest(ciphertext, attachment.sha256))) return HASH_MISMATCH();
+  // Sent without a length, it could still be stored now that it is known whole (and checked
+  // again when read from there, as every stored copy is).
+  if (length === null) keep(ciphertext);
+  return ciphertext;
+}
+
+const DOWNLOAD_FAILED = (error: unknown) => {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
+  return jsonError(502, 'MMS_DOWNLOAD_FAILED', `The encrypted file could not be downloaded whole to check its hash (${reason}); nothing of it was decrypted. Try again.`);
+};
+
+// A download that breaks is started again once, from what is stored, before the element is told.
+const CHECK_ATTEMPTS = 2;
+
+/**
  * The worker's answer to a request for an encrypted attachment: its plaintext (or a range of
- * it), or an error whose body says what went wrong.
+ * it), or an error whose body says what went wrong. Plaintext is only ever decrypted from the
+ * bytes that were hashed and found matching: the same download's, or the same stored copy's.
  */
 export async function serveEncrypted(
   ctx: EncryptedContext,
@@ -106,61 +184,52 @@ export async function serveEncrypted(
   }
   const { serverName, mediaId } = parseMxc(attachment.file.url)!;
   const fetchCiphertext = fetchFile(serverName, mediaId);
-  const key = `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`;
-  const opened = await openDownload(ctx, { file: { key, sessionId: session.id, mediaName: attachment.file.url }, firstRange: null, fetchUpstream: fetchCiphertext, waitUntil });
+  const file = { key: `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`, sessionId: session.id, mediaName: attachment.file.url };
   const cryptoKey = await attachment.key;
 
-  if ('response' in opened) {
-    // The store cannot keep it (no store here, as in a private window, or over storeBytes). A
-    // second download could differ from the one hashed, so the file is checked in memory, up to
-    // a bound, and served from there.
-    trace.source = 'network';
-    const response = opened.response;
-    if (!response.ok || !response.body) return response;
-    const size = Number(response.headers.get('Content-Length') ?? NaN);
-    if (!(size <= MEMORY_CHECK_BYTES)) {
-      void response.body.cancel();
-      trace.outcome = 'failed';
-      return jsonError(507, 'MMS_TOO_LARGE_TO_CHECK', `This encrypted file cannot be stored here (${ctx.store.unavailable ? 'the browser offers no storage' : 'it is larger than storeBytes'}), and is too large to check in memory: raise storeBytes, or load it with loadMedia in blob mode.`);
+  for (let attempt = 1; ; attempt++) {
+    const opened = await openDownload(ctx, { file, firstRange: null, fetchUpstream: fetchCiphertext, waitUntil });
+    if ('response' in opened) {
+      trace.source = 'network';
+      // A stored part whose rest could not be had: the whole file, in memory, instead.
+      let response = opened.response;
+      if (opened.continued) {
+        void response.body?.cancel();
+        response = await fetchCiphertext(null);
+      }
+      const keep = (bytes: Uint8Array<ArrayBuffer>) => {
+        const headers = { 'Content-Length': String(bytes.byteLength), 'Content-Type': response.headers.get('Content-Type') ?? 'application/octet-stream' };
+        void openDownload(ctx, { file, firstRange: null, fetchUpstream: async () => new Response(bytes, { headers }), waitUntil }).catch(() => undefined);
+      };
+      const checked = await checkedInMemory(ctx, response, attachment, keep).catch((error: unknown) => DOWNLOAD_FAILED(error));
+      if (checked instanceof Response) {
+        if (!checked.ok) trace.outcome = 'failed';
+        return checked;
+      }
+      return decrypted(attachment, checked.byteLength, rangeHeader, inMemory(attachment, cryptoKey, checked));
     }
-    const ciphertext = new Uint8Array(await response.arrayBuffer());
-    if (!(await hasDigest(ciphertext, attachment.sha256))) return HASH_MISMATCH();
-    return decrypted(attachment, ciphertext.byteLength, rangeHeader, inMemory(attachment, cryptoKey, ciphertext));
-  }
 
-  trace.source = opened.source;
-  const download: SharedDownload = opened.download;
-  const check = `${key} ${attachment.file.hashes.sha256}`;
-  let verified = ctx.verified.get(check);
-  if (!verified) {
-    const started = checkDownload(download, attachment.sha256, networkFallback(fetchCiphertext), KEEP_CHECKED_BYTES);
-    verified = started;
-    ctx.verified.set(check, started);
-    started.then(
-      // Requests under way get the checked bytes; later ones only the verdict, and read the store.
-      ({ matches }) => ctx.verified.get(check) === started && ctx.verified.set(check, Promise.resolve({ matches })),
-      // A check that could not finish (the download failed) is not a result: the next request tries again.
-      () => ctx.verified.get(check) === started && ctx.verified.delete(check),
-    );
+    trace.source = opened.source;
+    const download = opened.download;
+    let checked: CheckedFile;
+    try {
+      checked = await verdictFor(ctx, download, attachment);
+    } catch (error) {
+      if (attempt < CHECK_ATTEMPTS) continue;
+      trace.outcome = 'failed';
+      return DOWNLOAD_FAILED(download.failure ?? error);
+    }
+    if (!checked.matches) {
+      download.stop();
+      await download.finished;
+      ctx.verified.delete(copyId(download, attachment));
+      if (ctx.store.peek(file.key)?.generation === download.generation) await ctx.store.delete(file.key).catch(() => undefined);
+      trace.outcome = 'failed';
+      return HASH_MISMATCH();
+    }
+    const plaintext = checked.bytes
+      ? inMemory(attachment, cryptoKey, checked.bytes)
+      : streamed(attachment, cryptoKey, (start, end) => download.read(start, end, UNVERIFIED));
+    return decrypted(attachment, download.size, rangeHeader, plaintext);
   }
-  let checked: CheckedFile;
-  try {
-    checked = await verified;
-  } catch (error) {
-    trace.outcome = 'failed';
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
-    return jsonError(502, 'MMS_DOWNLOAD_FAILED', `The encrypted file could not be downloaded whole to check its hash (${reason}); nothing of it was decrypted. Try again.`);
-  }
-  if (!checked.matches) {
-    ctx.verified.delete(check);
-    download.stop();
-    await download.finished;
-    await ctx.store.delete(key).catch(() => undefined);
-    trace.outcome = 'failed';
-    return HASH_MISMATCH();
-  }
-  const plaintext = checked.bytes
-    ? inMemory(attachment, cryptoKey, checked.bytes)
-    : streamed(attachment, cryptoKey, (start, end) => download.read(start, end, networkFallback(fetchCiphertext)));
-  return decrypted(attachment, download.size, rangeHeader, plaintext);
 }

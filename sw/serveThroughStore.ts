@@ -1,6 +1,6 @@
 import type { HomeserverMediaRequest, LocalMediaRequest } from './classifyMediaUrl.js';
 import type { RequestTrace } from './diagnostics.js';
-import type { MediaStore, StoredFile } from './mediaStore.js';
+import { newGeneration, type MediaStore, type StoredFile } from './mediaStore.js';
 import { emulateRange, parseRangeHeader, sliceStream } from './rangeResponse.js';
 import type { StoredSession } from './sessionStore.js';
 import { SharedDownload, type Fallback, type Progress } from './sharedDownload.js';
@@ -21,6 +21,8 @@ export interface StoreContext {
   downloads: Map<string, SharedDownload>;
   /** Files being opened (the store read, the upstream request under way), by store key. */
   opening: Map<string, Promise<Opened>>;
+  /** How long an upstream body may send nothing before its download fails (tests shorten it). */
+  bodyIdleMs?: number;
   /** Reports a download's progress to the pages that asked for diagnostics. */
   progress?: (media: string, progress: Progress) => void;
 }
@@ -150,11 +152,12 @@ async function openNew(ctx: StoreContext, { file: request, firstRange, fetchUpst
     const value = response.headers.get(name);
     if (value !== null) headers[name] = value;
   }
-  const record: StoredFile = file ?? { key, sessionId: request.sessionId, size: size!, stored: 0, headers, lastUsed: Date.now() };
+  const record: StoredFile = file ?? { key, sessionId: request.sessionId, size: size!, stored: 0, headers, lastUsed: Date.now(), generation: newGeneration() };
   const download: SharedDownload = new SharedDownload({
     store: ctx.store,
     file: record,
     busy: () => new Set(ctx.downloads.keys()),
+    idleMs: ctx.bodyIdleMs,
     onProgress: (progress) => ctx.progress?.(request.mediaName, progress),
     onEnd: () => {
       if (ctx.downloads.get(key) === download) ctx.downloads.delete(key);

@@ -1,5 +1,6 @@
 import { ChunkQueue, viewOf, type Chunk } from './chunkQueue.js';
 import type { MediaStore, StoredFile } from './mediaStore.js';
+import { BODY_IDLE_TIMEOUT_MS, readWithin } from './upstreamRequest.js';
 
 /**
  * One download, many readers. The homeserver ignores Range, so every seek would download the
@@ -28,6 +29,8 @@ export interface DownloadOptions {
   /** Called once the download has ended, however it ended. */
   onEnd?: () => void;
   lingerMs?: number;
+  /** How long the upstream body may send nothing before the download fails. */
+  idleMs?: number;
 }
 
 /** Where a reader goes for bytes that neither the store nor this download will bring: the network. */
@@ -86,6 +89,14 @@ export class SharedDownload {
     return this.file.stored;
   }
 
+  /** What ended the download, when it failed (a broken or silent connection, a store error). */
+  failure: unknown;
+
+  /** Which copy of the file in the store this download reads and writes (see StoredFile.generation). */
+  get generation(): string | undefined {
+    return this.file.generation;
+  }
+
   /**
    * Feeds the store from `body`, whose first byte is byte `offset` of the file. Bytes already
    * stored are skipped, not written again (a server that ignores Range sends from the start).
@@ -96,7 +107,10 @@ export class SharedDownload {
     this.lingerIfUnread();
     this.pumping = true;
     void this.pump(offset)
-      .catch(() => this.end('failed'))
+      .catch((error: unknown) => {
+        this.failure ??= error;
+        this.end('failed');
+      })
       // Settled only once no write is under way any more: what the store holds is final then.
       .finally(() => {
         this.pumping = false;
@@ -118,29 +132,33 @@ export class SharedDownload {
     this.readers += 1;
     clearTimeout(this.lingerTimer);
     return new ReadableStream<Uint8Array>({
+      // Every pull enqueues, closes or errors: a pull that returned with nothing would never be
+      // called again, and the element would wait for ever.
       pull: async (controller) => {
         try {
-          if (rest) {
-            const { done, value } = await rest.read();
-            if (done) {
+          for (;;) {
+            if (rest) {
+              const { done, value } = await rest.read();
+              if (done) {
+                leave();
+                controller.close();
+              } else controller.enqueue(value);
+              return;
+            }
+            if (position > end) {
               leave();
               controller.close();
-            } else controller.enqueue(value);
-            return;
-          }
-          if (position > end) {
-            leave();
-            controller.close();
-            return;
-          }
-          const bytes = await this.bytesAt(position, end);
-          if (bytes === undefined) {
-            // Neither kept nor coming: the network serves the rest.
+              return;
+            }
+            const bytes = await this.bytesAt(position, end);
+            if (bytes !== undefined) {
+              controller.enqueue(bytes);
+              position += bytes.byteLength;
+              return;
+            }
+            // Neither kept nor coming: the network serves the rest (or the fallback refuses).
             rest = (await fallback(position, end)).getReader();
-            return;
           }
-          controller.enqueue(bytes);
-          position += bytes.byteLength;
         } catch (error) {
           leave();
           controller.error(error);
@@ -172,11 +190,13 @@ export class SharedDownload {
         }
       }
       if (position < this.file.stored) {
-        const chunk = await this.options.store.readChunk(this.key, index);
+        // Only a chunk of this copy of the file: one stored after a deletion is another's bytes.
+        const chunk = await this.options.store.readChunk(this.key, index, this.file);
         const expected = Math.min(chunkBytes, this.size - chunkStart);
         if (!chunk || chunk.byteLength !== expected) {
-          // A corrupt or missing entry: drop the file, and let the network serve this reader.
-          await this.options.store.delete(this.key).catch(() => undefined);
+          // A corrupt or missing entry: drop the file (unless it is another copy already), and
+          // let the fallback serve this reader.
+          if (this.options.store.peek(this.key)?.generation === this.file.generation) await this.options.store.delete(this.key).catch(() => undefined);
           this.file = { ...this.file, stored: 0 };
           return undefined;
         }
@@ -193,7 +213,7 @@ export class SharedDownload {
     let position = offset;
     const reader = this.upstream!;
     while (this.state === 'running') {
-      const { done, value } = await reader.read();
+      const { done, value } = await readWithin(reader, this.options.idleMs ?? BODY_IDLE_TIMEOUT_MS);
       if (done || this.state !== 'running') break;
       let from = 0;
       while (from < value.byteLength && this.state === 'running') {
