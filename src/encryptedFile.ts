@@ -1,3 +1,4 @@
+import { sha256 } from '@noble/hashes/sha2.js';
 import { MediaSwError } from './MediaSwError.js';
 import { parseMxc } from './mxc.js';
 
@@ -86,10 +87,24 @@ export function checkEncryptedFile(file: unknown): EncryptedFile {
   };
 }
 
+// Names what the id is a hash of, so that it can never equal a hash made for another purpose.
+const FILE_ID_CONTEXT = new TextEncoder().encode('matrix-media-sw encrypted file id v2\0');
+
 /**
- * The id of an encrypted file in URLs: its ciphertext hash, URL-safe. It names the file without
- * revealing anything that decrypts it (neither the key nor the IV).
+ * The id of an encrypted file in URLs: the SHA-256 of its `url`, key, IV and hash together,
+ * URL-safe. It reveals none of them, and two events differ in it unless they name the same
+ * bytes with the same key: an event that copies another's hash with another `url` or key gets
+ * an id of its own, and cannot take the real file's place in the worker. Synchronous (noble's
+ * SHA-256, not WebCrypto's), because `encryptedMediaUrl` returns the URL at once.
  */
 export function encryptedFileId(file: EncryptedFile): string {
-  return encodeBase64(decodeBase64(file.hashes.sha256)!).replace(/\+/g, '-').replace(/\//g, '_');
+  const url = new TextEncoder().encode(file.url);
+  const parts = [FILE_ID_CONTEXT, url, Uint8Array.of(0), decodeBase64(file.key.k)!, decodeBase64(file.iv)!, decodeBase64(file.hashes.sha256)!];
+  const input = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    input.set(part, offset);
+    offset += part.length;
+  }
+  return encodeBase64(sha256(input)).replace(/\+/g, '-').replace(/\//g, '_');
 }

@@ -110,7 +110,7 @@ export function checkEncryptedMediaOptions(options: EncryptedMediaOptions = {}):
 
 /**
  * The same-origin URL, under the worker's scope, that the worker serves decrypted: it names the
- * session and the file (by its ciphertext hash), never its key or IV.
+ * session and the file (by an opaque id, see encryptedFileId), never its key, IV or hash.
  */
 export function buildEncryptedMediaUrl(scopeUrl: string, sessionId: string, fileId: string, options: Pick<EncryptedMediaOptions, 'filename' | 'attachment'>): string {
   const { filename, attachment } = options;

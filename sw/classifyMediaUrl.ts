@@ -38,7 +38,7 @@ export interface LocalMediaRequest extends MediaTarget {
 
 /**
  * A same-origin URL built by `encryptedMediaUrl`: the worker serves the attachment decrypted.
- * `fileId` is the ciphertext's hash; the key reaches the worker by message, never in the URL.
+ * `fileId` is opaque (see encryptedFileId); the key reaches the worker by message, never in the URL.
  */
 export interface EncryptedMediaRequest {
   kind: 'encrypted';

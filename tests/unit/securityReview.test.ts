@@ -70,7 +70,7 @@ async function scripted(plainLength: number, script: (n: number) => Answer, opti
     t.ctx.downloads.clear();
     t.ctx.opening.clear();
   };
-  return { t, plain, tamperedPlain, get, restart, downloads: () => downloads };
+  return { t, plain, tamperedPlain, get, restart, file, fileId, downloads: () => downloads };
 }
 
 /** What an element gets: status and body, or the error that ended the body. */
@@ -204,5 +204,35 @@ describe('finding 7: ciphertext without a Content-Length', () => {
     const response = await get();
     expect(response.status).toBe(502);
     expect(await response.json()).toMatchObject({ errcode: 'MMS_HASH_MISMATCH' });
+  });
+});
+
+describe('finding 6: one event cannot poison another\'s attachment key', () => {
+  it('an event that copies the hash with another url, key or IV gets an id of its own, and the real file is still served', async () => {
+    const { t, plain, get, file, fileId: realId } = await scripted(1000, () => ({ kind: 'honest' }));
+    const forgeries: EncryptedFile[] = [
+      { ...file, url: 'mxc://hs.example/other' },
+      { ...file, key: { ...file.key, k: encodeBase64(new Uint8Array(32)).replace(/\+/g, '-').replace(/\//g, '_') } },
+      { ...file, iv: encodeBase64(new Uint8Array(16)) },
+    ];
+    const ids = forgeries.map(encryptedFileId);
+    expect(new Set([realId, ...ids]).size).toBe(4);
+    // A fresh worker meets the forgeries first.
+    t.ctx.keys.forget('s1');
+    forgeries.forEach((forged, i) => expect(t.ctx.keys.add('s1', ids[i]!, forged, 'text/html')).toBe(true));
+    expect(t.ctx.keys.add('s1', realId, file, 'video/webm')).toBe(true);
+    const response = await get();
+    expect([response.status, response.headers.get('Content-Type')]).toEqual([200, 'video/webm']);
+    expect([...new Uint8Array(await response.arrayBuffer())]).toEqual([...plain]);
+  });
+
+  it('the id reveals neither url, key, IV nor hash, in any encoding', async () => {
+    const { file } = await encrypt(plaintextOf(10));
+    const id = encryptedFileId(file);
+    const forms = (base64: string) => [base64, base64.replace(/\+/g, '-').replace(/\//g, '_'), Buffer.from(base64, 'base64').toString('hex')];
+    for (const secret of [...forms(file.key.k.replace(/-/g, '+').replace(/_/g, '/')), ...forms(file.iv), ...forms(file.hashes.sha256), 'victim']) {
+      expect(id.toLowerCase()).not.toContain(secret.toLowerCase().slice(0, 12));
+    }
+    expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 });
