@@ -1,4 +1,5 @@
 import { MediaSwError } from './MediaSwError.js';
+import { parseMimeType } from './mimeType.js';
 import { parseMxc } from './mxc.js';
 import { ATTACHMENT_PARAM, LOCAL_MEDIA_SEGMENT } from './protocol.js';
 
@@ -99,8 +100,8 @@ export interface EncryptedMediaOptions {
 export function checkEncryptedMediaOptions(options: EncryptedMediaOptions = {}): EncryptedMediaOptions {
   const { mimetype, filename, attachment } = options;
   checkAttachment(attachment);
-  if (mimetype !== undefined && (typeof mimetype !== 'string' || !/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/.test(mimetype) || mimetype.length > 255)) {
-    throw new MediaSwError('invalid-options', '"mimetype" must be a content type such as "image/jpeg".');
+  if (mimetype !== undefined && parseMimeType(mimetype) === undefined) {
+    throw new MediaSwError('invalid-options', '"mimetype" must be one content type such as "image/jpeg" (no list, no commas).');
   }
   if (filename !== undefined && (typeof filename !== 'string' || filename.length === 0 || filename.length > 255)) {
     throw new MediaSwError('invalid-options', '"filename" must be a non-empty string of at most 255 characters.');

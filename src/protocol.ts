@@ -7,6 +7,7 @@
  */
 
 import { checkEncryptedFile, type EncryptedFile } from './encryptedFile.js';
+import { parseMimeType } from './mimeType.js';
 
 /** The package version; the worker reports its own in every acknowledgement. */
 export const PROTOCOL_VERSION = '0.1.0';
@@ -229,9 +230,12 @@ function isSessionInit(value: unknown): value is SessionInit {
   );
 }
 
+/** Null, or exactly one MIME type: the worker serves plaintext as it, so it checks what a page sends. */
+const isMimetype = (value: unknown): value is string | null => value === null || (typeof value === 'string' && parseMimeType(value) !== undefined);
+
 function asAttachmentKeyEntry(entry: unknown): AttachmentKeyEntry | undefined {
   if (!isRecord(entry) || typeof entry.fileId !== 'string') return undefined;
-  if (entry.mimetype !== null && typeof entry.mimetype !== 'string') return undefined;
+  if (!isMimetype(entry.mimetype)) return undefined;
   try {
     return { fileId: entry.fileId, file: checkEncryptedFile(entry.file), mimetype: entry.mimetype };
   } catch {
@@ -313,7 +317,7 @@ export function asReply(data: unknown): Reply | undefined {
         ? { type: data.type, sessions: data.sessions }
         : undefined;
     case 'mms/key-reply': {
-      if (data.mimetype !== null && typeof data.mimetype !== 'string') return undefined;
+      if (!isMimetype(data.mimetype)) return undefined;
       if (data.file === null) return { type: data.type, file: null, mimetype: null };
       try {
         return { type: data.type, file: checkEncryptedFile(data.file), mimetype: data.mimetype };

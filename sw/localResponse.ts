@@ -1,3 +1,4 @@
+import { formatMimeType, parseMimeType } from '../src/mimeType.js';
 import type { LocalMediaRequest } from './classifyMediaUrl.js';
 
 /**
@@ -21,9 +22,10 @@ export const MEDIA_CONTENT_SECURITY_POLICY =
 
 const PASSED_HEADERS = ['Content-Type', 'Content-Length', 'Content-Range', 'Accept-Ranges', 'Cache-Control', 'Last-Modified', 'ETag', 'Expires'];
 
-/** True when `contentType` may be shown inline (the part before `;`, case-insensitively). */
+/** True when `contentType` is exactly one MIME type, and one the spec lets a client show inline. */
 export function isInlineContentType(contentType: string): boolean {
-  return INLINE_CONTENT_TYPES.has(contentType.split(';', 1)[0]!.trim().toLowerCase());
+  const type = parseMimeType(contentType);
+  return type !== undefined && INLINE_CONTENT_TYPES.has(type.essence);
 }
 
 /** A `Content-Disposition` value; the file name in both the plain and the RFC 8187 form. */
@@ -41,16 +43,17 @@ export function localHeaders(upstream: Headers, ok: boolean, media: Pick<LocalMe
     const value = upstream.get(name);
     if (value !== null) headers.set(name, value);
   }
-  const contentType = headers.get('Content-Type') ?? 'application/octet-stream';
-  headers.set('Content-Type', contentType);
+  // Only the essence of one strictly parsed type goes on: a browser renders the last type of a
+  // list such as "image/png;a, text/html". Anything else is bytes, to be saved, not shown.
+  const type = parseMimeType(headers.get('Content-Type') ?? '');
+  headers.set('Content-Type', type ? formatMimeType(type) : 'application/octet-stream');
   headers.set('X-Content-Type-Options', 'nosniff');
   headers.set('Content-Security-Policy', MEDIA_CONTENT_SECURITY_POLICY);
   headers.set('Referrer-Policy', 'no-referrer');
-  if (ok) {
-    // Thumbnails too: a server that "thumbnails" into SVG must not get it rendered on our origin.
-    const disposition = isInlineContentType(contentType) && !media.attachment ? 'inline' : 'attachment';
-    headers.set('Content-Disposition', contentDisposition(disposition, media.fileName));
-  }
+  // Thumbnails and error bodies too: a server that "thumbnails" into SVG, or answers an error
+  // in HTML, must not get it rendered on our origin.
+  const inline = type !== undefined && INLINE_CONTENT_TYPES.has(type.essence) && !(ok && media.attachment);
+  headers.set('Content-Disposition', contentDisposition(inline ? 'inline' : 'attachment', ok ? media.fileName : undefined));
   return headers;
 }
 

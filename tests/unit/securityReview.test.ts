@@ -1,6 +1,8 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { checkEncryptedFile, encodeBase64, encryptedFileId, type EncryptedFile } from '../../src/encryptedFile.js';
+import { checkEncryptedMediaOptions } from '../../src/mediaUrl.js';
+import { asPageToWorkerMessage, asReply } from '../../src/protocol.js';
 import { MediaStore } from '../../sw/mediaStore.js';
 import { SharedDownload } from '../../sw/sharedDownload.js';
 import { HS, KEY, setup } from './workerHarness.js';
@@ -234,5 +236,43 @@ describe('finding 6: one event cannot poison another\'s attachment key', () => {
       expect(id.toLowerCase()).not.toContain(secret.toLowerCase().slice(0, 12));
     }
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe('finding 5: a crafted type is never served inline', () => {
+  it.each([
+    ['image/png', 'image/png', 'inline'],
+    ['IMAGE/PNG ; name="a;b"', 'image/png', 'inline'],
+    ['text/plain; charset=UTF-8', 'text/plain; charset=utf-8', 'inline'],
+    ['image/png;a, text/html', 'application/octet-stream', 'attachment'],
+    ['text/plain;x, image/svg+xml', 'application/octet-stream', 'attachment'],
+    ['image/png, text/html', 'application/octet-stream', 'attachment'],
+    ['text/html', 'text/html', 'attachment'],
+    ['image/svg+xml', 'image/svg+xml', 'attachment'],
+    ['image/png;x="a,b"', 'application/octet-stream', 'attachment'],
+    ['image/ png', 'application/octet-stream', 'attachment'],
+    ['image/png;', 'application/octet-stream', 'attachment'],
+    ['image/png; a=b c', 'application/octet-stream', 'attachment'],
+    ['', 'application/octet-stream', 'attachment'],
+  ])('upstream Content-Type %j is served as %j, %s', async (upstream, served, disposition) => {
+    const t = setup({ route: () => new Response('bytes', { status: 200, headers: { 'Content-Type': upstream, 'Content-Length': '5' } }) });
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const response = await t.request('https://app.example/matrix-media-sw/s1/download/hs.example/abc');
+    expect([response.headers.get('Content-Type'), response.headers.get('Content-Disposition')]).toEqual([served, disposition]);
+  });
+
+  it('an error body in HTML is an attachment too', async () => {
+    const t = setup({ route: () => new Response('<script>alert(1)</script>', { status: 500, headers: { 'Content-Type': 'text/html' } }) });
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const response = await t.request('https://app.example/matrix-media-sw/s1/download/hs.example/abc');
+    expect([response.status, response.headers.get('Content-Disposition')]).toEqual([500, 'attachment']);
+  });
+
+  it('the page refuses such a mimetype, and the worker drops a key message that carries one', async () => {
+    const { file } = await encrypt(plaintextOf(10));
+    expect(() => checkEncryptedMediaOptions({ mimetype: 'image/png;a, text/html' })).toThrow(expect.objectContaining({ code: 'invalid-options' }));
+    const message = asPageToWorkerMessage({ type: 'mms/keys', sessionId: 's1', key: KEY, files: [{ fileId: encryptedFileId(file), file, mimetype: 'text/plain;x, image/svg+xml' }, { fileId: encryptedFileId(file), file, mimetype: 'image/png' }] });
+    expect(message).toMatchObject({ type: 'mms/keys', files: [{ mimetype: 'image/png' }] });
+    expect(asReply({ type: 'mms/key-reply', file, mimetype: 'image/png, text/html' })).toBeUndefined();
   });
 });
