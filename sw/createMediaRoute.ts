@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 import { Route } from 'workbox-routing';
-import { askClient } from './askClient.js';
+import { askClient, clientInfo } from './askClient.js';
 import { classifyMediaUrl, type MediaRequest } from './classifyMediaUrl.js';
 import { Diagnostics, newTrace } from './diagnostics.js';
 import { SessionFinder } from './findSession.js';
@@ -31,7 +31,7 @@ export function createMediaWorkerState(): MediaWorkerState {
   };
   return {
     sessions,
-    finder: new SessionFinder(sessions, askClient),
+    finder: new SessionFinder(sessions, askClient, clientInfo),
     versions: new VersionsCache(),
     refresher: new TokenRefresher(sessions, askClient),
     diagnostics,
@@ -41,7 +41,7 @@ export function createMediaWorkerState(): MediaWorkerState {
     opening: new Map(),
     keys: new EncryptionKeys(askClient),
     verified,
-    progress: (media, { loaded, total }) => diagnostics.progress({ media, loaded, total }),
+    progress: (file, { loaded, total }) => diagnostics.progress({ media: file.mediaName, loaded, total }, sessions.clientIdsOf(file.sessionId)),
   };
 }
 
@@ -56,11 +56,14 @@ export function createMediaRoute(state: MediaWorkerState): Route {
     async ({ request, event, params }) => {
       const fetchEvent = event as FetchEvent;
       const started = Date.now();
-      const trace = newTrace();
+      // A navigation has no client of its own yet: its resultingClientId exists only once the
+      // response has come, so anything that waited for that client would wait for ever.
+      const clientId = request.mode === 'navigate' ? '' : fetchEvent.clientId;
+      const trace = newTrace(clientId);
       try {
         const response = await handleMediaRequest(state, {
           request,
-          clientId: fetchEvent.clientId || fetchEvent.resultingClientId || '',
+          clientId,
           media: params as MediaRequest,
           trace,
           waitUntil: (promise) => fetchEvent.waitUntil(promise),

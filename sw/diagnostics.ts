@@ -11,14 +11,19 @@ declare let self: ServiceWorkerGlobalScope;
 
 /** Filled in by the handler as it goes; the route turns it into a DiagnosticEntry. */
 export interface RequestTrace {
+  /**
+   * The clients that may be told of this request: the requesting tab, and once a session is
+   * found, that session's tabs. Another account's tab never hears of it (its URLs name files).
+   */
+  audience: readonly string[];
   upstreamUrl: string | null;
   outcome: DiagnosticEntry['outcome'];
   versionsCached: boolean | null;
   source: DiagnosticEntry['source'];
 }
 
-export function newTrace(): RequestTrace {
-  return { upstreamUrl: null, outcome: 'passed-through', versionsCached: null, source: null };
+export function newTrace(clientId = ''): RequestTrace {
+  return { audience: clientId ? [clientId] : [], upstreamUrl: null, outcome: 'passed-through', versionsCached: null, source: null };
 }
 
 
@@ -42,8 +47,9 @@ export class Diagnostics {
   observe(url: string, started: number, trace: RequestTrace, response: Response): Response {
     if (!this.active) return response;
     const base = { url: reportableUrl(url), upstreamUrl: trace.upstreamUrl, outcome: trace.outcome, status: response.status, versionsCached: trace.versionsCached, source: trace.source, error: null };
+    const send = (entry: DiagnosticEntry) => this.post({ type: 'mms/diagnostic', entry }, trace.audience);
     if (!response.body || response.type === 'opaque') {
-      this.send({ ...base, bytes: response.type === 'opaque' ? null : 0, durationMs: Date.now() - started });
+      send({ ...base, bytes: response.type === 'opaque' ? null : 0, durationMs: Date.now() - started });
       return response;
     }
     let bytes = 0;
@@ -51,7 +57,7 @@ export class Diagnostics {
     const finish = (): void => {
       if (reported) return;
       reported = true;
-      this.send({ ...base, bytes, durationMs: Date.now() - started });
+      send({ ...base, bytes, durationMs: Date.now() - started });
     };
     const reader = response.body.getReader();
     const counted = new ReadableStream<Uint8Array>({
@@ -76,7 +82,7 @@ export class Diagnostics {
   failed(url: string, started: number, trace: RequestTrace, error: unknown): void {
     if (!this.active) return;
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
-    this.send({
+    this.post({ type: 'mms/diagnostic', entry: {
       url: reportableUrl(url),
       upstreamUrl: trace.upstreamUrl,
       outcome: 'failed',
@@ -86,20 +92,17 @@ export class Diagnostics {
       versionsCached: trace.versionsCached,
       source: trace.source,
       error: reason,
-    });
+    } }, trace.audience);
   }
 
-  /** A download's progress, to the tabs that listen; the download throttles it. */
-  progress(progress: DownloadProgress): void {
-    if (this.active) this.post({ type: 'mms/progress', progress });
+  /** A download's progress, to the listening tabs of its session (`audience`); the download throttles it. */
+  progress(progress: DownloadProgress, audience: readonly string[]): void {
+    if (this.active) this.post({ type: 'mms/progress', progress }, audience);
   }
 
-  private send(entry: DiagnosticEntry): void {
-    this.post({ type: 'mms/diagnostic', entry });
-  }
-
-  private post(message: WorkerToPageMessage): void {
+  private post(message: WorkerToPageMessage, audience: readonly string[]): void {
     for (const clientId of this.listeners) {
+      if (!audience.includes(clientId)) continue;
       void self.clients.get(clientId).then((client) => {
         if (client) client.postMessage(message);
         else this.listeners.delete(clientId);

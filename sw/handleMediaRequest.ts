@@ -1,6 +1,6 @@
 import type { HomeserverMediaRequest, LocalMediaRequest, MediaRequest } from './classifyMediaUrl.js';
 import type { RequestTrace } from './diagnostics.js';
-import type { SessionFinder } from './findSession.js';
+import { FORBIDDEN, type SessionFinder } from './findSession.js';
 import { toLocalResponse } from './localResponse.js';
 import { emulateRange } from './rangeResponse.js';
 import { retryDelay, uploadWaitOf } from './retryPolicy.js';
@@ -157,12 +157,19 @@ export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaF
     return jsonError(400, 'M_INVALID_PARAM', media.reason);
   }
 
-  const session = await ctx.finder.find(media, event.clientId, request.mode === 'navigate');
+  const navigation = request.mode !== 'navigate' ? undefined : request.destination === 'document' ? 'top-level' : 'nested';
+  const session = await ctx.finder.find(media, { clientId: event.clientId, navigation });
+  if (session === FORBIDDEN) {
+    event.trace.outcome = 'answered-by-worker';
+    return jsonError(403, 'M_FORBIDDEN', "This media link belongs to another tab's session; open it from that tab, or in a new tab.");
+  }
   if (!session) {
     if (media.kind === 'homeserver') return passThrough(ctx, event);
     event.trace.outcome = 'answered-by-worker';
     return jsonError(401, 'M_MISSING_TOKEN', 'This media link belongs to a session that has signed out or never existed here; open it from the app again.');
   }
+  // The session's tabs may hear of this request; other accounts' tabs never do.
+  event.trace.audience = [...new Set([...event.trace.audience, ...session.clientIds])];
 
   const range = request.headers.get('Range');
   const waitUntil = event.waitUntil ?? (() => undefined);

@@ -50,7 +50,7 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
         return;
       }
       if (!(await state.sessions.put(session, source.id, { provisional: message.provisional === true }))) {
-        reply(port, { type: 'mms/error', code: 'bad-message', message: 'That session id belongs to another tab.' });
+        reply(port, { type: 'mms/error', code: 'bad-message', message: 'That session id belongs to another tab, or was registered for another homeserver (another homeserver is another session).' });
         return;
       }
       state.finder.clientRegistered(source.id);
@@ -62,8 +62,7 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
     }
     case 'mms/keys': {
       // Only the tab holding the session's key may hand it attachment keys.
-      const session = await state.sessions.byId(message.sessionId);
-      if (session?.key === message.key) {
+      if (await state.sessions.holdsKey(message.sessionId, message.key)) {
         for (const { fileId, file, mimetype } of message.files) state.keys.add(message.sessionId, fileId, file, mimetype ?? undefined);
       }
       reply(port, ack);

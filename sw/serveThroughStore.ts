@@ -23,8 +23,8 @@ export interface StoreContext {
   opening: Map<string, Promise<Opened>>;
   /** How long an upstream body may send nothing before its download fails (tests shorten it). */
   bodyIdleMs?: number;
-  /** Reports a download's progress to the pages that asked for diagnostics. */
-  progress?: (media: string, progress: Progress) => void;
+  /** Reports a download's progress to the session's pages that asked for diagnostics. */
+  progress?: (file: FileRequest, progress: Progress) => void;
 }
 
 /** Fetches the file upstream with the session's token, with this Range header (or none). */
@@ -158,7 +158,7 @@ async function openNew(ctx: StoreContext, { file: request, firstRange, fetchUpst
     file: record,
     busy: () => new Set(ctx.downloads.keys()),
     idleMs: ctx.bodyIdleMs,
-    onProgress: (progress) => ctx.progress?.(request.mediaName, progress),
+    onProgress: (progress) => ctx.progress?.(request, progress),
     onEnd: () => {
       if (ctx.downloads.get(key) === download) ctx.downloads.delete(key);
     },

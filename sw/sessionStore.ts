@@ -1,6 +1,15 @@
 import { createStore, del, entries, get, set, type UseStore } from 'idb-keyval';
 import type { SessionInit } from '../src/protocol.js';
 
+/** The SHA-256 of a session key, hex: what the worker keeps of it. */
+export async function hashKey(key: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A record as versions before keyHash stored it, with the key itself. */
+type LegacyRecord = Omit<StoredSession, 'keyHash'> & { key?: string; keyHash?: string };
+
 /**
  * Which session: the worker's record of signed-in accounts, in memory and in IndexedDB.
  *
@@ -8,7 +17,13 @@ import type { SessionInit } from '../src/protocol.js';
  * memory is gone then, so every change is written through to storage and the first lookup after
  * a start waits for the stored sessions.
  */
-export interface StoredSession extends SessionInit {
+export interface StoredSession extends Omit<SessionInit, 'key'> {
+  /**
+   * The SHA-256 of the session's key, hex. The key itself stays in its tab (sessionStorage) and
+   * in messages: a script that reads this database learns nothing that signs the session out,
+   * hands it keys or changes it.
+   */
+  keyHash: string;
   /** The clients (tabs) that registered this session; their requests use its token. */
   clientIds: string[];
   updatedAt: number;
@@ -33,9 +48,17 @@ export class SessionStore {
 
   /** Resolves once the stored sessions are in memory; a failed read is retried on the next call. */
   ready(): Promise<void> {
-    this.loaded ??= entries<string, StoredSession>(this.idb).then(
-      (stored) => {
-        for (const [id, session] of stored) if (!this.sessions.has(id)) this.sessions.set(id, session);
+    this.loaded ??= entries<string, LegacyRecord>(this.idb).then(
+      async (stored) => {
+        for (const [id, record] of stored) {
+          if (this.sessions.has(id)) continue;
+          const { key, keyHash, ...rest } = record;
+          if (keyHash === undefined && key === undefined) continue;
+          const session: StoredSession = { ...rest, keyHash: keyHash ?? (await hashKey(key!)) };
+          this.sessions.set(id, session);
+          // Written again without the key, by the version that no longer keeps it.
+          if (key !== undefined) await set(id, session, this.idb);
+        }
       },
       (error: unknown) => {
         this.loaded = undefined;
@@ -75,12 +98,14 @@ export class SessionStore {
    */
   async put(init: SessionInit, clientId: string, { provisional = false } = {}): Promise<StoredSession | undefined> {
     await this.ready();
+    const keyHash = await hashKey(init.key);
     const previous = this.sessions.get(init.id);
-    if (previous && previous.key !== init.key) return undefined;
+    // Another homeserver is another session: a token refreshed later must never follow a new URL.
+    if (previous && (previous.keyHash !== keyHash || previous.homeserverUrl !== init.homeserverUrl)) return undefined;
     const clientIds = previous ? previous.clientIds.filter((id) => id !== clientId) : [];
     const session: StoredSession = {
       id: init.id,
-      key: init.key,
+      keyHash,
       homeserverUrl: init.homeserverUrl,
       accessToken: init.accessToken,
       clientIds: [...clientIds, clientId],
@@ -93,11 +118,23 @@ export class SessionStore {
     return session;
   }
 
-  /** Keeps a provisional session in storage from now on; false if it is unknown or the key differs. */
-  async confirm(id: string, key: string): Promise<boolean> {
+  /** True when session `id` exists and `key` is its key. */
+  async holdsKey(id: string, key: string): Promise<boolean> {
     await this.ready();
     const session = this.sessions.get(id);
-    if (!session || session.key !== key) return false;
+    return session !== undefined && session.keyHash === (await hashKey(key));
+  }
+
+  /** The clients of session `id` as known now, without waiting for storage (none if it is not loaded). */
+  clientIdsOf(id: string): readonly string[] {
+    return this.sessions.get(id)?.clientIds ?? [];
+  }
+
+  /** Keeps a provisional session in storage from now on; false if it is unknown or the key differs. */
+  async confirm(id: string, key: string): Promise<boolean> {
+    if (!(await this.holdsKey(id, key))) return false;
+    const session = this.sessions.get(id);
+    if (!session) return false;
     if (session.provisionalFor !== undefined) {
       const { provisionalFor: _, ...confirmed } = session;
       await this.write(confirmed);
@@ -116,9 +153,7 @@ export class SessionStore {
 
   /** Forgets session `id` in memory and in storage; it takes the session's key. */
   async remove(id: string, key: string): Promise<boolean> {
-    await this.ready();
-    const session = this.sessions.get(id);
-    if (!session || session.key !== key) return false;
+    if (!(await this.holdsKey(id, key))) return false;
     this.sessions.delete(id);
     await del(id, this.idb);
     return true;

@@ -163,7 +163,7 @@ describe('handleMediaRequest', () => {
       route: () => new Response('<svg/>', { status: 200, headers: { 'Content-Type': 'image/svg+xml', 'Content-Length': '6' } }),
     });
     await t.sessions.put({ id: 'sid', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'some-tab');
-    const response = await t.request(`${SCOPE}matrix-media-sw/sid/download/hs.example/abc/pic.svg`, { clientId: '' });
+    const response = await t.request(`${SCOPE}matrix-media-sw/sid/download/hs.example/abc/pic.svg`, { clientId: 'some-tab' });
     expect(t.mediaSeen()).toEqual([
       { url: `${HS}/_matrix/client/v1/media/download/hs.example/abc/pic.svg`, authorization: 'Bearer tok', range: null, mode: 'cors' },
     ]);

@@ -1,9 +1,14 @@
 import { IDBFactory } from 'fake-indexeddb';
+import { createStore, entries, set } from 'idb-keyval';
 import { describe, expect, it } from 'vitest';
 import { checkEncryptedFile, encodeBase64, encryptedFileId, type EncryptedFile } from '../../src/encryptedFile.js';
 import { checkEncryptedMediaOptions } from '../../src/mediaUrl.js';
 import { asPageToWorkerMessage, asReply } from '../../src/protocol.js';
+import { askClient, clientInfo, type ClientInfo } from '../../sw/askClient.js';
+import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
+import { SessionFinder } from '../../sw/findSession.js';
 import { MediaStore } from '../../sw/mediaStore.js';
+import { SessionStore } from '../../sw/sessionStore.js';
 import { SharedDownload } from '../../sw/sharedDownload.js';
 import { HS, KEY, setup } from './workerHarness.js';
 
@@ -274,5 +279,89 @@ describe('finding 5: a crafted type is never served inline', () => {
     const message = asPageToWorkerMessage({ type: 'mms/keys', sessionId: 's1', key: KEY, files: [{ fileId: encryptedFileId(file), file, mimetype: 'text/plain;x, image/svg+xml' }, { fileId: encryptedFileId(file), file, mimetype: 'image/png' }] });
     expect(message).toMatchObject({ type: 'mms/keys', files: [{ mimetype: 'image/png' }] });
     expect(asReply({ type: 'mms/key-reply', file, mimetype: 'image/png, text/html' })).toBeUndefined();
+  });
+});
+
+describe('finding 4: sessions are kept apart between tabs', () => {
+  /** Alice's session in tab-a, Bob's in tab-b, one worker. */
+  async function twoTabs(clients: Record<string, ClientInfo> = {}) {
+    const { file, ciphertext } = await encrypt(plaintextOf(100));
+    const t = setup({
+      route: () => new Response(ciphertext.slice(), { status: 200, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(ciphertext.length) } }),
+      ask: (_, m) => (m.type === 'mms/session-request' ? { type: 'mms/session-reply', sessions: [] } : undefined),
+      clients,
+    });
+    await t.sessions.put({ id: 'alice', key: KEY, homeserverUrl: HS, accessToken: 'alice-token' }, 'tab-a');
+    await t.sessions.put({ id: 'bob', key: 'b'.repeat(32), homeserverUrl: HS, accessToken: 'bob-token' }, 'tab-b');
+    const fileId = encryptedFileId(file);
+    t.ctx.keys.add('alice', fileId, checkEncryptedFile(file), 'text/plain');
+    return { t, encryptedUrl: `https://app.example/matrix-media-sw/alice/encrypted/${fileId}/minutes.txt`, downloadUrl: 'https://app.example/matrix-media-sw/alice/download/hs.example/abc' };
+  }
+
+  it("Bob's tab gets 403 for Alice's encrypted and mediaUrl URLs: no plaintext, no request with her token, no key asked of her tab", async () => {
+    const { t, encryptedUrl, downloadUrl } = await twoTabs();
+    for (const url of [encryptedUrl, downloadUrl]) {
+      const response = await t.request(url, { clientId: 'tab-b' });
+      expect([response.status, (await response.json()).errcode]).toEqual([403, 'M_FORBIDDEN']);
+    }
+    expect(t.mediaSeen()).toEqual([]);
+    expect(t.asked.filter((m) => m.type === 'mms/key-request')).toEqual([]);
+    // Alice's own tab is served, and only her tab may hear of it.
+    expect((await t.request(encryptedUrl, { clientId: 'tab-a' })).status).toBe(200);
+    expect(t.traces.at(-1)!.audience).toEqual(['tab-a']);
+  });
+
+  it('a new tab opened on the URL, and the media document it shows, are served; a frame in it is not', async () => {
+    const mediaDocument = { url: 'https://app.example/matrix-media-sw/alice/download/hs.example/abc', frameType: 'top-level' as const };
+    const { t, downloadUrl } = await twoTabs({ 'new-tab': mediaDocument, framed: { ...mediaDocument, frameType: 'nested' }, 'bob-page': { url: 'https://app.example/', frameType: 'top-level' } });
+    expect(await t.ctx.finder.find(classifyMediaUrl(new URL(downloadUrl), 'https://app.example/')!, { clientId: '', navigation: 'top-level' })).toMatchObject({ id: 'alice' });
+    expect(await t.ctx.finder.find(classifyMediaUrl(new URL(downloadUrl), 'https://app.example/')!, { clientId: '', navigation: 'nested' })).toBe('forbidden');
+    expect((await t.request(downloadUrl, { clientId: 'new-tab', headers: { Range: 'bytes=0-' } })).status).toBe(206);
+    expect((await t.request(downloadUrl, { clientId: 'framed' })).status).toBe(403);
+    expect((await t.request(downloadUrl, { clientId: 'bob-page' })).status).toBe(403);
+  });
+
+  it("a session's homeserverUrl never changes, and its key is not in storage", async () => {
+    globalThis.indexedDB = new IDBFactory();
+    const idb = createStore('matrix-media-sw', 'sessions');
+    const sessions = new SessionStore(idb);
+    expect(await sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-a')).toBeDefined();
+    expect(await sessions.put({ id: 's1', key: KEY, homeserverUrl: 'https://evil.example', accessToken: 'tok' }, 'tab-a')).toBeUndefined();
+    expect((await sessions.byId('s1'))?.homeserverUrl).toBe(HS);
+    expect(JSON.stringify(await entries(idb))).not.toContain(KEY);
+    // Still only the key's holder signs it out.
+    expect(await sessions.remove('s1', 'x'.repeat(32))).toBe(false);
+    expect(await sessions.remove('s1', KEY)).toBe(true);
+  });
+
+  it('a session stored by an earlier version, key and all, is read and written again without its key', async () => {
+    globalThis.indexedDB = new IDBFactory();
+    const idb = createStore('matrix-media-sw', 'sessions');
+    await set('s1', { id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok', clientIds: ['tab-a'], updatedAt: 1 }, idb);
+    const sessions = new SessionStore(idb);
+    expect(await sessions.holdsKey('s1', KEY)).toBe(true);
+    expect(JSON.stringify(await entries(idb))).not.toContain(KEY);
+  });
+});
+
+describe('finding 3: a navigation never waits for its own client', () => {
+  it('asking a client that clients.get never returns gives up within the time limit', async () => {
+    const saved = (globalThis as { self?: unknown }).self;
+    (globalThis as { self?: unknown }).self = { clients: { get: () => new Promise(() => undefined) } };
+    try {
+      expect(await askClient('resulting-client', { type: 'mms/session-request' }, 50)).toBeUndefined();
+      expect(await clientInfo('resulting-client', 50)).toBeUndefined();
+    } finally {
+      (globalThis as { self?: unknown }).self = saved;
+    }
+  });
+
+  it('a navigation to a homeserver URL on the app origin asks no client: it is answered with the newest session', async () => {
+    const never = new Promise<never>(() => undefined);
+    const t = setup();
+    t.ctx.finder = new SessionFinder(t.sessions, () => never, () => never);
+    await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: 'https://app.example', accessToken: 'tok' }, 'tab-a');
+    const media = classifyMediaUrl(new URL('https://app.example/_matrix/media/v3/download/hs.example/abc'), 'https://app.example/')!;
+    expect(await t.ctx.finder.find(media, { clientId: '', navigation: 'top-level' })).toMatchObject({ id: 's1' });
   });
 });

@@ -4,7 +4,8 @@ import { createStore } from 'idb-keyval';
 import { vi } from 'vitest';
 import type { Reply, WorkerToPageMessage } from '../../src/protocol.js';
 import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
-import { newTrace } from '../../sw/diagnostics.js';
+import type { ClientInfo } from '../../sw/askClient.js';
+import { newTrace, type RequestTrace } from '../../sw/diagnostics.js';
 import { SessionFinder } from '../../sw/findSession.js';
 import { handleMediaRequest, type MediaHandlerContext } from '../../sw/handleMediaRequest.js';
 import { MediaStore } from '../../sw/mediaStore.js';
@@ -31,7 +32,7 @@ export function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
-export function setup(options: { versions?: string[]; route?: Route; ask?: (clientId: string, m: WorkerToPageMessage) => Reply | undefined } = {}) {
+export function setup(options: { versions?: string[]; route?: Route; ask?: (clientId: string, m: WorkerToPageMessage) => Reply | undefined; clients?: Record<string, ClientInfo> } = {}) {
   globalThis.indexedDB = new IDBFactory();
   const seen: Seen[] = [];
   const fetchFn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -49,7 +50,7 @@ export function setup(options: { versions?: string[]; route?: Route; ask?: (clie
   });
   const sessions = new SessionStore(createStore('matrix-media-sw', 'sessions'));
   const ctx: MediaHandlerContext = {
-    finder: new SessionFinder(sessions, ask),
+    finder: new SessionFinder(sessions, ask, async (id) => options.clients?.[id]),
     versions: new VersionsCache(fetchFn),
     refresher: new TokenRefresher(sessions, ask),
     fetch: fetchFn,
@@ -59,16 +60,21 @@ export function setup(options: { versions?: string[]; route?: Route; ask?: (clie
     keys: new EncryptionKeys(ask),
     verified: new Map(),
   };
+  /** What the handler filled in for each request, in order (who may hear of it, where it went). */
+  const traces: RequestTrace[] = [];
   async function request(url: string, init: RequestInit & { clientId?: string } = {}): Promise<Response> {
     const media = classifyMediaUrl(new URL(url), SCOPE);
     if (!media) throw new Error(`the worker would not take ${url}`);
     const req = new Request(url, init);
-    return handleMediaRequest(ctx, { request: req, clientId: init.clientId ?? 'tab-1', media, trace: newTrace(), waitUntil: (p) => void pending.push(p) });
+    const clientId = init.clientId ?? 'tab-1';
+    const trace = newTrace(clientId);
+    traces.push(trace);
+    return handleMediaRequest(ctx, { request: req, clientId, media, trace, waitUntil: (p) => void pending.push(p) });
   }
   const mediaSeen = () => seen.filter((s) => !s.url.endsWith('/versions'));
   // Downloads the store keeps run on after their response; tests wait for them to end.
   const pending: Array<Promise<unknown>> = [];
   const settled = () => Promise.all(pending);
-  return { ctx, sessions, seen, mediaSeen, asked, ask, request, settled };
+  return { ctx, sessions, seen, mediaSeen, asked, ask, request, settled, traces };
 }
 
