@@ -48,7 +48,7 @@ export interface SessionMessage {
    * that leaves no token in the worker's storage, since no handle exists to sign it out.
    */
   provisional?: boolean;
-  /** The most bytes the worker's media store may keep (`storeBytes`); absent: its default. */
+  /** The most bytes of this session's media the worker's store may keep (`storeBytes`); absent: its default. */
   storeBytes?: number;
 }
 /** The page holds a handle for the session now: the worker may keep it in storage. */

@@ -30,9 +30,10 @@ export interface RegisterMediaWorkerOptions {
   /** In blob mode, the most bytes of media held as blob URLs at once; default 64 MiB. */
   blobCacheBytes?: number;
   /**
-   * The most bytes the worker's media store keeps on disk (files downloaded whole from a
-   * homeserver that ignores Range, so they cross the network once); the least recently used go
-   * first. Default: the smaller of 1 GiB and a tenth of the origin's storage quota. 0 keeps nothing.
+   * The most bytes of this session's media the worker's store keeps on disk (files downloaded
+   * whole from a homeserver that ignores Range, so they cross the network once); its least
+   * recently used go first, and other sessions' files are never evicted for it. Default: the
+   * smaller of 1 GiB and a tenth of the origin's storage quota. 0 keeps nothing of this session.
    */
   storeBytes?: number;
 }

@@ -54,7 +54,7 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
         return;
       }
       state.finder.clientRegistered(source.id);
-      if (message.storeBytes !== undefined) await state.store.setLimit(message.storeBytes);
+      if (message.storeBytes !== undefined) await state.store.setLimit(session.id, message.storeBytes);
       reply(port, ack);
       const live = await self.clients.matchAll({ includeUncontrolled: true, type: 'all' });
       for (const sessionId of await state.sessions.prune(live.map((client) => client.id))) await forgetMedia(state, sessionId);

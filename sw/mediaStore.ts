@@ -19,6 +19,7 @@ import { BLOB_BYTES, chunkValue, lengthOf, readChunkValue, takesBlobs, type Chun
 
 export const CHUNK_BYTES = 1 << 20;
 const DEFAULT_LIMIT_CAP = 1 << 30;
+const LIMIT_PREFIX = 'limit ';
 
 export interface StoredFile {
   /** Session, homeserver and media ID: another session never finds it. */
@@ -81,7 +82,8 @@ export class MediaStore {
   private readonly files = new Map<string, StoredFile>();
   private readonly writes = new GroupCommit((record) => this.files.set(record.key, record));
   private opened: Promise<IDBDatabase | undefined> | undefined;
-  private limit: number | undefined;
+  /** Each session's `storeBytes`, where its registration gave one. */
+  private readonly limits = new Map<string, number>();
   // The default limit asks the browser for its quota; once is enough, not once per chunk.
   private defaultLimit: Promise<number> | undefined;
   /** Whether the browser's IndexedDB takes Blobs: tried once, with the first large chunk. */
@@ -116,12 +118,18 @@ export class MediaStore {
         this.opened = undefined;
       };
       const tx = db.transaction(['files', 'meta']);
-      const [records, limit] = await Promise.all([
+      const [records, metaKeys, metaValues] = await Promise.all([
         request(tx.objectStore('files').getAll() as IDBRequest<StoredFile[]>),
-        request(tx.objectStore('meta').get('limit') as IDBRequest<number | undefined>),
+        request(tx.objectStore('meta').getAllKeys()),
+        request(tx.objectStore('meta').getAll() as IDBRequest<unknown[]>),
       ]);
       for (const file of records) this.files.set(file.key, file);
-      if (this.limit === undefined && typeof limit === 'number') this.limit = limit;
+      // Each session's limit, as `limit <session id>` (an origin-wide 'limit' of earlier versions is ignored).
+      metaKeys.forEach((key, i) => {
+        const sessionId = typeof key === 'string' && key.startsWith(LIMIT_PREFIX) ? key.slice(LIMIT_PREFIX.length) : undefined;
+        const value = metaValues[i];
+        if (sessionId !== undefined && typeof value === 'number' && !this.limits.has(sessionId)) this.limits.set(sessionId, value);
+      });
       return db;
     } catch (error) {
       this.unavailable = error instanceof Error ? `${error.name}: ${error.message}` : 'IndexedDB cannot be opened';
@@ -140,26 +148,39 @@ export class MediaStore {
     return this.files.get(key);
   }
 
-  /** The most bytes kept at once: `storeBytes`, else the smaller of 1 GiB and a tenth of the quota. */
-  async limitBytes(): Promise<number> {
-    if (this.limit !== undefined) return this.limit;
+  /**
+   * The most bytes kept for session `sessionId`: its `storeBytes`, else the default, the smaller
+   * of 1 GiB and a tenth of the quota. Without a session: the most kept for the whole origin,
+   * the default or the largest session limit, whichever is more.
+   */
+  async limitBytes(sessionId?: string): Promise<number> {
+    // The sessions' limits are read with the index.
+    await this.ready();
     this.defaultLimit ??= this.quota().then((quota) => (quota ? Math.min(DEFAULT_LIMIT_CAP, Math.floor(quota / 10)) : DEFAULT_LIMIT_CAP));
-    return this.defaultLimit;
+    const byDefault = await this.defaultLimit;
+    if (sessionId !== undefined) return this.limits.get(sessionId) ?? byDefault;
+    return Math.max(byDefault, ...this.limits.values());
   }
 
-  async setLimit(bytes: number): Promise<void> {
-    this.limit = bytes;
+  /**
+   * Sets session `sessionId`'s limit (its `storeBytes`), evicting its own least recently used
+   * files until they fit. Another session's files are never evicted for it: one tab's
+   * `storeBytes: 0` keeps nothing of its own and takes nothing from the others.
+   */
+  async setLimit(sessionId: string, bytes: number): Promise<void> {
+    this.limits.set(sessionId, bytes);
     const db = await this.database();
     if (!db) return;
     const tx = db.transaction('meta', 'readwrite');
-    tx.objectStore('meta').put(bytes, 'limit');
+    tx.objectStore('meta').put(bytes, `${LIMIT_PREFIX}${sessionId}`);
     await completion(tx);
-    await this.makeRoom(0, new Set());
+    await this.makeRoom(0, new Set(), sessionId);
   }
 
-  usedBytes(): number {
+  /** Bytes stored, of session `sessionId` or of every session. */
+  usedBytes(sessionId?: string): number {
     let used = 0;
-    for (const file of this.files.values()) used += file.stored;
+    for (const file of this.files.values()) if (sessionId === undefined || file.sessionId === sessionId) used += file.stored;
     return used;
   }
 
@@ -179,13 +200,13 @@ export class MediaStore {
     const bytes = chunks.reduce((total, chunk) => total + lengthOf(chunk), 0);
     const record: StoredFile = { ...file, stored: index * this.chunkBytes + bytes, lastUsed: this.now() };
     const others = new Set([...keep, file.key]);
-    if (!(await this.makeRoom(bytes, others))) throw new DOMException('The store limit leaves no room for this file.', 'QuotaExceededError');
+    if (!(await this.makeRoom(bytes, others, file.sessionId))) throw new DOMException('The store limit leaves no room for this file.', 'QuotaExceededError');
     for (let attempt = 0; ; attempt++) {
       try {
         await this.writes.commit(db, { record, index, chunks, bytes });
         return;
       } catch (error) {
-        if (attempt > 0 || !isQuotaError(error) || !(await this.evictOne(others))) throw error;
+        if (attempt > 0 || !isQuotaError(error) || !(await this.evictOne(others, undefined))) throw error;
       }
     }
   }
@@ -247,6 +268,13 @@ export class MediaStore {
     // A file whose first bytes are being committed is not in the index yet: let them land.
     await this.writes.idle();
     for (const file of [...this.files.values()]) if (file.sessionId === sessionId) await this.delete(file.key);
+    if (this.limits.delete(sessionId)) {
+      const db = await this.database();
+      if (!db) return;
+      const tx = db.transaction('meta', 'readwrite');
+      tx.objectStore('meta').delete(`${LIMIT_PREFIX}${sessionId}`);
+      await completion(tx);
+    }
   }
 
   /** Every stored record, least recently used first. */
@@ -259,17 +287,24 @@ export class MediaStore {
     return this.opened;
   }
 
-  /** Evicts least recently used files outside `keep` until `bytes` more fit; false if they cannot. */
-  private async makeRoom(bytes: number, keep: ReadonlySet<string>): Promise<boolean> {
-    const limit = await this.limitBytes();
-    while (this.usedBytes() + bytes > limit) {
-      if (!(await this.evictOne(keep))) return false;
+  /**
+   * Evicts least recently used files outside `keep` until `bytes` more fit: the session's own
+   * files within its limit, then anyone's within the origin's; false if they cannot.
+   */
+  private async makeRoom(bytes: number, keep: ReadonlySet<string>, sessionId: string): Promise<boolean> {
+    const own = await this.limitBytes(sessionId);
+    while (this.usedBytes(sessionId) + bytes > own) {
+      if (!(await this.evictOne(keep, sessionId))) return false;
+    }
+    const all = await this.limitBytes();
+    while (this.usedBytes() + bytes > all) {
+      if (!(await this.evictOne(keep, undefined))) return false;
     }
     return true;
   }
 
-  private async evictOne(keep: ReadonlySet<string>): Promise<boolean> {
-    const victim = this.list().find((file) => !keep.has(file.key));
+  private async evictOne(keep: ReadonlySet<string>, sessionId: string | undefined): Promise<boolean> {
+    const victim = this.list().find((file) => !keep.has(file.key) && (sessionId === undefined || file.sessionId === sessionId));
     if (!victim) return false;
     await this.delete(victim.key);
     return true;

@@ -145,7 +145,7 @@ async function openNew(ctx: StoreContext, { file: request, firstRange, fetchUpst
     Number.isFinite(size) &&
     size > 0 &&
     (await ctx.store.ready()) &&
-    size <= (await ctx.store.limitBytes());
+    size <= (await ctx.store.limitBytes(request.sessionId));
   if (!usable) return { response, continued: file !== undefined };
   const headers: Record<string, string> = file?.headers ?? {};
   if (!file) for (const name of KEPT_HEADERS) {

@@ -194,11 +194,11 @@ describe('handleMediaRequest: encrypted attachments', () => {
 
   it('with nothing stored (storeBytes 0), checks the file whole in memory and serves it; a tampered one is refused', async () => {
     const good = await served(3000);
-    await good.t.ctx.store.setLimit(0);
+    await good.t.ctx.store.setLimit('s1', 0);
     expect(await bytesOf(await good.get('bytes=100-199'))).toEqual([...good.plain.slice(100, 200)]);
     expect(good.t.ctx.store.list()).toEqual([]);
     const bad = await served(3000, { tamper: true });
-    await bad.t.ctx.store.setLimit(0);
+    await bad.t.ctx.store.setLimit('s1', 0);
     expect((await bad.get()).status).toBe(502);
   });
 

@@ -308,7 +308,7 @@ describe('handleMediaRequest: the media store, against a server that ignores Ran
 
   it('streams a file larger than the store limit through, unstored', async () => {
     const t = setup({ route: ignoresRange });
-    await t.ctx.store.setLimit(20);
+    await t.ctx.store.setLimit('s1', 20);
     await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     expect(await bytesOf(await ranged(t, 'bytes=25-'))).toEqual([25, 26, 27, 28, 29]);
     await bytesOf(await ranged(t, 'bytes=25-'));

@@ -57,7 +57,7 @@ describe('MediaStore', () => {
   it('evicts the least recently used files first, never one being downloaded', async () => {
     let now = 0;
     const store = new MediaStore({ chunkBytes: 4, now: () => now, quota: async () => 1e9 });
-    await store.setLimit(12);
+    await store.setLimit('s1', 12);
     for (const key of ['a', 'b', 'c']) {
       now += 1;
       await storeWhole(store, file(key, 4));
@@ -77,7 +77,7 @@ describe('MediaStore', () => {
 
   it('refuses a chunk that no eviction can make room for', async () => {
     const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
-    await store.setLimit(6);
+    await store.setLimit('s1', 6);
     await store.writeChunks(file('a', 8), 0, [chunk(4, 1)], new Set());
     await expect(store.writeChunks({ ...file('a', 8), stored: 4 }, 1, [chunk(4, 2)], new Set())).rejects.toMatchObject({ name: 'QuotaExceededError' });
     expect((await store.get('a'))?.stored).toBe(4);

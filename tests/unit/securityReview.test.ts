@@ -365,3 +365,35 @@ describe('finding 3: a navigation never waits for its own client', () => {
     expect(await t.ctx.finder.find(media, { clientId: '', navigation: 'top-level' })).toMatchObject({ id: 's1' });
   });
 });
+
+describe("finding 8: one tab's storeBytes bounds its own session's media only", () => {
+  const record = (key: string, sessionId: string) => ({ key, sessionId, size: 4, stored: 0, headers: {}, lastUsed: 0 });
+  const chunk = (value: number) => ({ pieces: [new Uint8Array(4).fill(value)], size: 4 });
+
+  it("storeBytes 0 from Bob's tab drops Bob's files, keeps Alice's, and stays Bob's after a restart", async () => {
+    globalThis.indexedDB = new IDBFactory();
+    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    for (const [key, sessionId] of [['a1', 'alice'], ['a2', 'alice'], ['b1', 'bob']] as const) await store.writeChunks(record(key, sessionId), 0, [chunk(1)], new Set());
+    await store.setLimit('bob', 0);
+    expect(store.list().map((f) => f.key).sort()).toEqual(['a1', 'a2']);
+    expect(await store.limitBytes('alice')).toBe(1e8);
+    // Bob keeps nothing new; Alice still stores.
+    await expect(store.writeChunks(record('b2', 'bob'), 0, [chunk(2)], new Set())).rejects.toMatchObject({ name: 'QuotaExceededError' });
+    await store.writeChunks(record('a3', 'alice'), 0, [chunk(3)], new Set());
+    const restarted = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    expect([await restarted.limitBytes('bob'), await restarted.limitBytes('alice')]).toEqual([0, 1e8]);
+    // Signing Bob out forgets his limit too.
+    await restarted.deleteSession('bob');
+    expect(await new MediaStore({ chunkBytes: 4, quota: async () => 1e9 }).limitBytes('bob')).toBe(1e8);
+  });
+
+  it("a session's limit evicts its own least recently used files, never another's", async () => {
+    globalThis.indexedDB = new IDBFactory();
+    let now = 0;
+    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9, now: () => ++now });
+    await store.writeChunks(record('a-old', 'alice'), 0, [chunk(1)], new Set());
+    await store.setLimit('bob', 8);
+    for (const key of ['b1', 'b2', 'b3']) await store.writeChunks(record(key, 'bob'), 0, [chunk(2)], new Set());
+    expect(store.list().map((f) => f.key).sort()).toEqual(['a-old', 'b2', 'b3']);
+  });
+});
