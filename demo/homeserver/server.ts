@@ -83,8 +83,26 @@ export interface LoggedRequest {
   closed: boolean;
 }
 
+/**
+ * What a test makes the n-th download of a file (1-based) get instead of the honest answer: a
+ * server that changes the bytes between requests, cuts the connection, or streams without a
+ * length. The security review's findings are shown against these.
+ */
+export interface DownloadTwist {
+  /** Every byte XORed with this value (other bytes than the ones uploaded, as a malicious server sends). */
+  xor?: number;
+  /** The full Content-Length is sent, then this many bytes of the body, then the connection is reset. */
+  resetAfter?: number;
+  /** The full Content-Length is sent, then this many bytes, then nothing more (the connection stays open). */
+  stallAfter?: number;
+  /** No Content-Length: the body goes chunked, as through a proxy that streams. */
+  omitLength?: boolean;
+}
+
 export interface Homeserver {
   url: string;
+  /** Decides, per media ID and download count, what a download gets (tests only; undefined: honest answers). */
+  downloadScript: ((mediaId: string, nth: number) => DownloadTwist | undefined) | undefined;
   /** The second origin that redirects can point to. */
   cdnUrl: string;
   serverName: string;
@@ -150,6 +168,8 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
   const store = new MediaStore(serverName, mediaFolder);
   const log: LoggedRequest[] = [];
   const hungResponses = new Set<ServerResponse>();
+  /** GETs of each media ID's download so far, for downloadScript. */
+  const downloads = new Map<string, number>();
 
   function sendMedia(req: IncomingMessage, res: ServerResponse, body: Buffer, headers: Record<string, string | number>): void {
     headers = { ...CORS_HEADERS, 'Access-Control-Expose-Headers': 'Content-Range, Accept-Ranges', ...headers };
@@ -265,7 +285,24 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
         'Cache-Control': 'public,max-age=86400,s-maxage=0,proxy-revalidate',
       });
     }
-    sendMedia(req, res, item.data, mediaHeaders(item, fileName === undefined ? undefined : decodeURIComponent(fileName)));
+    const headers = mediaHeaders(item, fileName === undefined ? undefined : decodeURIComponent(fileName));
+    const nth = (downloads.get(item.mediaId) ?? 0) + 1;
+    if (req.method === 'GET') downloads.set(item.mediaId, nth);
+    const twist = req.method === 'GET' ? homeserverApi.downloadScript?.(item.mediaId, nth) : undefined;
+    if (!twist) return sendMedia(req, res, item.data, headers);
+    sendTwisted(res, twist.xor === undefined ? item.data : Buffer.from(item.data.map((byte) => byte ^ twist.xor!)), headers, twist);
+  }
+
+  /** A download as `twist` has it: other bytes, no length, or a connection cut or silent part way. */
+  function sendTwisted(res: ServerResponse, body: Buffer, headers: Record<string, string>, twist: DownloadTwist): void {
+    const all = { ...CORS_HEADERS, 'Access-Control-Expose-Headers': 'Content-Range, Accept-Ranges', ...headers };
+    res.writeHead(200, twist.omitLength ? all : { ...all, 'Content-Length': body.length });
+    const cut = twist.resetAfter ?? twist.stallAfter;
+    if (cut === undefined) return void res.end(body);
+    res.write(body.subarray(0, cut), () => {
+      if (twist.resetAfter !== undefined) res.destroy();
+      else hungResponses.add(res);
+    });
   }
 
   function mediaHeaders(item: StoredMedia, fileName: string | undefined): Record<string, string> {
@@ -444,7 +481,8 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
   const cdnUrl = await listen(cdn, host, 0);
   accounts.accessTokenLifetimeMs = config.accessTokenLifetimeMs;
 
-  return {
+  const homeserverApi: Homeserver = {
+    downloadScript: undefined,
     url,
     cdnUrl,
     serverName,
@@ -461,4 +499,5 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
       }
     },
   };
+  return homeserverApi;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 
@@ -25,6 +25,11 @@ export interface AppServer {
    * `try_files … /index.html`, Netlify `/* /index.html 200`).
    */
   spaFallback: boolean;
+  /**
+   * A homeserver (its URL) that this origin fronts: `/_matrix/…` goes there, as for a client
+   * served from its homeserver's own origin, a common self-hosted setup. Undefined: none.
+   */
+  proxy: string | undefined;
   /** The file served at `path` from the roots. */
   fileOf(path: string): string;
   close(): Promise<void>;
@@ -37,6 +42,7 @@ export async function startAppServer(roots: string[]): Promise<AppServer> {
     workerBuild: 0,
     overrides: new Map(),
     spaFallback: false,
+    proxy: undefined,
     fileOf(path) {
       const file = roots.map((root) => join(root, normalize(path))).find((candidate) => existsSync(candidate));
       if (!file) throw new Error(`no file for ${path}`);
@@ -51,6 +57,15 @@ export async function startAppServer(roots: string[]): Promise<AppServer> {
   const server: Server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://app.invalid').pathname;
     app.log.push(path);
+    if (app.proxy && path.startsWith('/_matrix/')) {
+      const upstream = request(`${app.proxy}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(app.proxy).host } }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+      return;
+    }
     const relative = normalize(path === '/' ? '/index.html' : path).replace(/^(\.\.[/\\])+/, '');
     const override = app.overrides.get(relative);
     const candidates = override ? [override] : roots.map((root) => join(root, relative));

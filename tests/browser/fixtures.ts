@@ -33,6 +33,7 @@ export const test = base.extend<Fixtures, { app: AppServer }>({
     app.workerBuild = 0;
     app.overrides.clear();
     app.spaFallback = false;
+    app.proxy = undefined;
     await page.goto(`${app.url}/index.html`);
     await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
     await use(page);

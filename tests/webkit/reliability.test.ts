@@ -38,6 +38,7 @@ beforeEach(async () => {
   app.workerBuild = 0;
   app.overrides.clear();
   app.spaFallback = false;
+  app.proxy = undefined;
   homeserver = await startHomeserver();
   attacker = await startHomeserver({ serverName: 'evil.example' });
   session = await driver.newSession();

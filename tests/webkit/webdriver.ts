@@ -9,6 +9,8 @@ import { bodyOf, WAIT_FOR_READY, type InPage, type PageDriver } from '../scenari
  */
 
 const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
+// A session normally starts in a second or two; the hooks that wait for it allow 60 s in all.
+const SESSION_START_MS = 25_000;
 
 
 export interface WebKitSession {
@@ -33,11 +35,12 @@ export interface WebKitDriver {
   stop(): Promise<void>;
 }
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
+async function call(base: string, method: string, path: string, body?: unknown, timeoutMs?: number): Promise<unknown> {
   const response = await fetch(`${base}${path}`, {
     method,
     headers: { 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs),
   });
   const json = (await response.json()) as { value: unknown };
   if (!response.ok) {
@@ -69,13 +72,21 @@ export async function startWebKitDriver(): Promise<WebKitDriver> {
   }
   return {
     async newSession() {
-      const created = (await call(base, 'POST', '/session', {
-        capabilities: {
-          alwaysMatch: {
-            'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
-          },
-        },
-      })) as { sessionId: string };
+      const create = () =>
+        call(base, 'POST', '/session', { capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] } } } }, SESSION_START_MS) as Promise<{ sessionId: string }>;
+      let created: { sessionId: string };
+      try {
+        created = await create();
+      } catch (error) {
+        // Infrastructure, not the product: a browser that did not start is tried once more, and
+        // says so. A second failure fails the test as what it is.
+        console.warn(`WebKitWebDriver: starting a MiniBrowser session failed (${String(error)}); trying once more.`);
+        try {
+          created = await create();
+        } catch (again) {
+          throw new Error(`WebKitWebDriver could not start a MiniBrowser session, twice (infrastructure, not an assertion): ${String(again)}`);
+        }
+      }
       const session = `/session/${created.sessionId}`;
       await call(base, 'POST', `${session}/timeouts`, { script: 60_000, pageLoad: 60_000 });
       return {
