@@ -6,7 +6,7 @@ import { emulateRange } from './rangeResponse.js';
 import { retryDelay, uploadWaitOf } from './retryPolicy.js';
 import type { StoredSession } from './sessionStore.js';
 import type { TokenRefresher } from './TokenRefresher.js';
-import { authenticatedUrl, legacyUrl, withoutAccessToken } from './upstreamUrl.js';
+import { authenticatedUrl, legacyUrl, unauthenticatedUrl, withoutAccessToken } from './upstreamUrl.js';
 import { fetchWithTimeout, RESPONSE_HEADERS_TIMEOUT_MS } from './upstreamRequest.js';
 import type { VersionsCache } from './versionsCache.js';
 import { encryptedResponse, serveEncrypted, type EncryptedContext } from './serveEncrypted.js';
@@ -83,7 +83,8 @@ async function fetchWithRetries(ctx: MediaHandlerContext, url: string, request: 
 /**
  * Fetches `target` from the homeserver with the session's token: once more with a refreshed
  * token after 401 M_UNKNOWN_TOKEN, and from the legacy endpoint, without a token, after
- * 404 M_UNRECOGNIZED (a server older than Matrix 1.11).
+ * 404 M_UNRECOGNIZED (a server older than Matrix 1.11) or when the authenticated request cannot
+ * pass the CORS layer at all (never worse than no worker: see withoutToken).
  */
 async function fetchAuthenticated(
   ctx: MediaHandlerContext,
@@ -97,7 +98,17 @@ async function fetchAuthenticated(
   const url = authenticatedUrl(base, target);
   trace.upstreamUrl = url;
   trace.outcome = 'authenticated';
-  let response = await fetchWithRetries(ctx, url, request, session.accessToken, target.search);
+  let response: Response;
+  try {
+    response = await fetchWithRetries(ctx, url, request, session.accessToken, target.search);
+  } catch (error) {
+    // A TypeError is a failure before any response: a CORS refusal, or a server that is down.
+    if (!(error instanceof TypeError)) throw error;
+    const fallback = await withoutToken(ctx, base, target, request, trace);
+    // Only once the legacy endpoint answered: a server that is simply down is not remembered.
+    ctx.versions.noteAuthenticatedBlocked(base);
+    return fallback;
+  }
   if (response.status === 401 && (await matrixErrorOf(response)).errcode === 'M_UNKNOWN_TOKEN') {
     const token = await ctx.refresher.refresh(session, session.accessToken, clientId);
     if (token !== null) {
@@ -114,6 +125,17 @@ async function fetchAuthenticated(
   return response;
 }
 
+/**
+ * What the request gets without a token, when its homeserver's authenticated endpoint cannot be
+ * reached from a browser (Dendrite 0.13 refuses its CORS preflight): what the element would
+ * have had without a worker. Never with the token, and always on the homeserver at `base`.
+ */
+function withoutToken(ctx: MediaHandlerContext, base: string, target: HomeserverMediaRequest | LocalMediaRequest, request: Request, trace: RequestTrace): Promise<Response> {
+  trace.upstreamUrl = unauthenticatedUrl(base, target, target.kind === 'homeserver' ? request.url : undefined);
+  trace.outcome = 'unauthenticated';
+  return fetchWithRetries(ctx, trace.upstreamUrl, request, null, target.search);
+}
+
 async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: HomeserverMediaRequest | LocalMediaRequest, session: StoredSession): Promise<Response> {
   const base = session.homeserverUrl;
   event.trace.versionsCached = ctx.versions.isCached(base);
@@ -121,6 +143,9 @@ async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: Ho
   // When /versions could not be read, try the authenticated endpoint: a server without it
   // answers 404 M_UNRECOGNIZED and the request falls back to the legacy one.
   const useAuthenticated = media.api !== 'legacy' || supported !== false;
+  if (session.accessToken !== null && useAuthenticated && ctx.versions.authenticatedBlocked(base)) {
+    return withoutToken(ctx, base, media, event.request, event.trace);
+  }
   if (!useAuthenticated || session.accessToken === null) {
     if (media.kind === 'homeserver') {
       const url = withoutAccessToken(event.request.url);

@@ -37,3 +37,14 @@ export function withoutAccessToken(url: string): string {
   parsed.searchParams.delete('access_token');
   return parsed.href;
 }
+
+/**
+ * The URL a request goes to without a token when the authenticated endpoint cannot be reached
+ * (its CORS preflight fails): a legacy URL as the page wrote it, without any token, which is
+ * what the browser would have fetched without a worker; for a v1 URL or a `mediaUrl` URL, the
+ * legacy URL of the same mxc with the same parameters. Always on the homeserver at `base`.
+ */
+export function unauthenticatedUrl(base: string, target: MediaTarget, requested: string | undefined): string {
+  if (target.api === 'legacy' && requested !== undefined) return withoutAccessToken(requested);
+  return legacyUrl(base, target);
+}
