@@ -43,5 +43,8 @@ export default defineConfig({
     { name: 'synapse-chromium', testDir: 'tests/synapse', use: chromium },
     // differences.spec.ts compares servers from Node, without a browser: once is enough.
     { name: 'synapse-firefox', testDir: 'tests/synapse', testIgnore: /differences/, use: firefox },
+    // Against a real Dendrite, built and started by the tests (tests/dendrite/dendrite.ts).
+    { name: 'dendrite-chromium', testDir: 'tests/dendrite', use: chromium },
+    { name: 'dendrite-firefox', testDir: 'tests/dendrite', use: firefox },
   ],
 });

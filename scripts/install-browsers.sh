@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive, where missing: Chromium, Firefox ESR, and
 # WebKitGTK's WebDriver with a virtual X server; nginx and Caddy, which run the README's
-# server rules. Never downloads a browser of its own.
+# server rules; Go and a C compiler, which build Dendrite. Never downloads a browser of its own.
 set -euo pipefail
 
 # binary → Debian package
@@ -18,6 +18,9 @@ missing=()
 for binary in "${!NEEDED[@]}"; do
   [ -x "$binary" ] || missing+=("${NEEDED[$binary]}")
 done
+# Dendrite is built with `go install` (CGO, for SQLite): any Go on the PATH or in /usr/local/go will do.
+command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || missing+=(golang-go)
+command -v gcc >/dev/null || missing+=(gcc)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   echo "Installing Debian packages: ${missing[*]}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of matrix-media-sw, on a fresh machine: installs what is missing (Debian's
-# browsers, npm packages, Synapse from PyPI), builds, then runs every suite and reports.
+# browsers and Go, npm packages, Synapse from PyPI, Dendrite from the Go module proxy), builds,
+# then runs every suite and reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,9 +18,11 @@ echo "== unit tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/unit.json || status=1
 echo "== Synapse (installed from PyPI into .synapse/ where missing)"
 npx tsx tests/synapse/prepare.ts
-echo "== browser tests (Playwright: Chromium and Firefox ESR; embedded homeserver, reliability suite, Synapse)"
+echo "== Dendrite (built with go install into .dendrite/ where missing)"
+npx tsx tests/dendrite/prepare.ts
+echo "== browser tests (Playwright: Chromium and Firefox ESR; embedded homeserver, reliability suite, Synapse, Dendrite)"
 npx playwright test || status=1
-echo "== reliability suite, WebKitGTK part (W3C WebDriver)"
+echo "== WebKitGTK (W3C WebDriver): scenarios, reliability suite, Dendrite"
 npx vitest run --mode webkit --reporter=default --reporter=json --outputFile.json=test-results/webkit.json || status=1
 echo "== reliability report"
 node scripts/reliability-report.mjs || status=1

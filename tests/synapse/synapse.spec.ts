@@ -6,7 +6,7 @@ import { expect, legacyUrl, loadImage, openAppPage, register, synapseRequests, t
 import { REFRESHABLE_TOKEN_LIFETIME_MS } from './synapse.js';
 import { pageDriver } from '../browser/pageDriver.js';
 import { PLAY_AND_SEEK, untilStored } from '../scenarios/store.js';
-import { startCountingProxy } from './countingProxy.js';
+import { startCountingProxy } from '../countingProxy.js';
 
 // The add-on against a real Synapse (version pinned in synapse.ts), on another origin than the
 // page, with no Playwright request routing. Where Synapse behaves differently from the embedded

@@ -160,16 +160,28 @@ export async function startSynapse(): Promise<Synapse> {
   mkdirSync(join(HOME, 'runs'), { recursive: true });
   const dir = mkdtempSync(join(HOME, 'runs', 'run-'));
   for (const file of ['homeserver.db', 'localhost.signing.key']) cpSync(join(TEMPLATE, file), join(dir, file));
-  const port = await freePort();
-  writeFileSync(join(dir, 'homeserver.yaml'), config(dir, port));
-  const { process: child, logFile } = await launch(dir, port);
-  const url = `http://127.0.0.1:${port}`;
+  const start = async () => {
+    const port = await freePort();
+    writeFileSync(join(dir, 'homeserver.yaml'), config(dir, port));
+    const { process: child, logFile } = await launch(dir, port);
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitForHealth(url, child, logFile, 120_000);
+    } catch (error) {
+      await stopProcess(child);
+      throw error;
+    }
+    return { child, logFile, url };
+  };
+  let started: Awaited<ReturnType<typeof start>>;
   try {
-    await waitForHealth(url, child, logFile, 120_000);
+    started = await start();
   } catch (error) {
-    await stopProcess(child);
-    throw error;
+    // Infrastructure, not the product: tried once more, saying so.
+    console.warn(`Synapse did not start (${String(error).split('\n')[0]}); trying once more.`);
+    started = await start();
   }
+  const { child, logFile, url } = started;
   // Whatever happens to the test run, Synapse does not outlive it.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
