@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../freePort.js';
+import { registerWithSharedSecret, stopProcess, uploadMedia } from '../realHomeserver.js';
 
 /**
  * A real Dendrite, the second homeserver implementation the tests run against: built from the
@@ -72,15 +72,6 @@ export interface Dendrite {
   stop(): Promise<void>;
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function launch(): Promise<{ child: ChildProcess; url: string; dir: string; logFile: string }> {
   mkdirSync(join(HOME, 'runs'), { recursive: true });
   const dir = mkdtempSync(join(HOME, 'runs', 'run-'));
@@ -125,28 +116,8 @@ export async function startDendrite(): Promise<Dendrite> {
   return {
     url,
     readLog: () => readFileSync(logFile, 'utf8'),
-    async register(username, password) {
-      const { nonce } = (await (await fetch(`${url}/_synapse/admin/v1/register`)).json()) as { nonce: string };
-      const mac = createHmac('sha1', SHARED_SECRET).update(`${nonce}\0${username}\0${password}\0notadmin`).digest('hex');
-      const response = await fetch(`${url}/_synapse/admin/v1/register`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ nonce, username, password, admin: false, mac }),
-      });
-      const body = (await response.json()) as { access_token?: string; error?: string };
-      if (!response.ok || !body.access_token) throw new Error(`registering ${username} on Dendrite failed: ${body.error ?? response.status}`);
-      return body.access_token;
-    },
-    async upload(token, data, contentType, fileName) {
-      const response = await fetch(`${url}/_matrix/media/v3/upload?filename=${encodeURIComponent(fileName)}`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
-        body: new Uint8Array(data),
-      });
-      const body = (await response.json()) as { content_uri?: string; error?: string };
-      if (!body.content_uri) throw new Error(`upload to Dendrite failed: ${body.error ?? response.status}`);
-      return body.content_uri;
-    },
+    register: (username, password) => registerWithSharedSecret(url, SHARED_SECRET, username, password, 'Dendrite'),
+    upload: (token, data, contentType, fileName) => uploadMedia(url, token, data, contentType, fileName, 'Dendrite'),
     async stop() {
       process.off('exit', killOnExit);
       await stopProcess(child);

@@ -1,5 +1,6 @@
 import type { Page } from '@playwright/test';
 import { test as base } from '../browser/fixtures.js';
+import { uploadMedia } from '../realHomeserver.js';
 import { startSynapse, type Synapse } from './synapse.js';
 
 export { expect, loadImage, register } from '../browser/fixtures.js';
@@ -18,16 +19,7 @@ export const test = base.extend<{}, { synapse: Synapse }>({
 });
 
 /** Uploads `data` through Synapse's (still current) v3 upload endpoint; returns the mxc URI. */
-export async function upload(synapse: Synapse, token: string, data: Buffer, contentType: string, fileName: string): Promise<string> {
-  const response = await fetch(`${synapse.url}/_matrix/media/v3/upload?filename=${encodeURIComponent(fileName)}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
-    body: new Uint8Array(data),
-  });
-  const body = (await response.json()) as { content_uri?: string; error?: string };
-  if (!body.content_uri) throw new Error(`upload to Synapse failed: ${body.error ?? response.status}`);
-  return body.content_uri;
-}
+export const upload = (synapse: Synapse, token: string, data: Buffer, contentType: string, fileName: string) => uploadMedia(synapse.url, token, data, contentType, fileName, 'Synapse');
 
 export const legacyUrl = (synapse: Synapse, mxc: string, endpoint = 'download') => `${synapse.url}/_matrix/media/v3/${endpoint}/${mxc.slice(6)}`;
 export const v1Url = (synapse: Synapse, mxc: string, endpoint = 'download') => `${synapse.url}/_matrix/client/v1/media/${endpoint}/${mxc.slice(6)}`;

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../freePort.js';
+import { registerWithSharedSecret, stopProcess } from '../realHomeserver.js';
 
 /**
  * A real Synapse for the tests: installed from PyPI into a git-ignored virtual environment, run
@@ -117,15 +117,6 @@ async function launch(dir: string, port: number): Promise<{ process: ChildProces
   return { process: child, logFile };
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** Migrates a database once and keeps it, with its signing key, as the template for every run. */
 async function ensureTemplate(): Promise<void> {
   if (existsSync(join(TEMPLATE, 'homeserver.db'))) return;
@@ -189,18 +180,7 @@ export async function startSynapse(): Promise<Synapse> {
   return {
     url,
     readLog: () => readFileSync(logFile, 'utf8'),
-    async register(username, password) {
-      const { nonce } = (await (await fetch(`${url}/_synapse/admin/v1/register`)).json()) as { nonce: string };
-      const mac = createHmac('sha1', SHARED_SECRET).update(`${nonce}\0${username}\0${password}\0notadmin`).digest('hex');
-      const response = await fetch(`${url}/_synapse/admin/v1/register`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ nonce, username, password, admin: false, mac }),
-      });
-      const body = (await response.json()) as { access_token?: string; error?: string };
-      if (!response.ok || !body.access_token) throw new Error(`registering ${username} on Synapse failed: ${body.error ?? response.status}`);
-      return body.access_token;
-    },
+    register: (username, password) => registerWithSharedSecret(url, SHARED_SECRET, username, password, 'Synapse'),
     async stop() {
       process.off('exit', killOnExit);
       await stopProcess(child);

@@ -1,0 +1,44 @@
+import type { ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+
+/**
+ * What the harnesses of real homeservers (tests/synapse/synapse.ts, tests/dendrite/dendrite.ts)
+ * share: both speak Synapse's shared-secret registration API and the v3 upload, and run as a
+ * child process to stop when the tests end.
+ */
+
+/** Creates a user through `/_synapse/admin/v1/register` (HMAC-SHA1 of nonce, name, password); returns its access token. */
+export async function registerWithSharedSecret(url: string, secret: string, username: string, password: string, server: string): Promise<string> {
+  const { nonce } = (await (await fetch(`${url}/_synapse/admin/v1/register`)).json()) as { nonce: string };
+  const mac = createHmac('sha1', secret).update(`${nonce}\0${username}\0${password}\0notadmin`).digest('hex');
+  const response = await fetch(`${url}/_synapse/admin/v1/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ nonce, username, password, admin: false, mac }),
+  });
+  const body = (await response.json()) as { access_token?: string; error?: string };
+  if (!response.ok || !body.access_token) throw new Error(`registering ${username} on ${server} failed: ${body.error ?? response.status}`);
+  return body.access_token;
+}
+
+/** Uploads `data` through the v3 upload endpoint (neither server has a v1 upload); returns the mxc URI. */
+export async function uploadMedia(url: string, token: string, data: Buffer, contentType: string, fileName: string, server: string): Promise<string> {
+  const response = await fetch(`${url}/_matrix/media/v3/upload?filename=${encodeURIComponent(fileName)}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
+    body: new Uint8Array(data),
+  });
+  const body = (await response.json()) as { content_uri?: string; error?: string };
+  if (!body.content_uri) throw new Error(`upload to ${server} failed: ${body.error ?? response.status}`);
+  return body.content_uri;
+}
+
+/** Stops a server process: SIGTERM, then SIGKILL after 10 s. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
