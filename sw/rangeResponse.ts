@@ -1,3 +1,5 @@
+import { BODY_IDLE_TIMEOUT_MS, readWithin } from './upstreamRequest.js';
+
 /**
  * Range emulation: Synapse ignores `Range` and answers 200 with the whole file
  * (element-hq/synapse#4780). Firefox and WebKit cannot seek a `<video>` without 206 answers, so
@@ -33,14 +35,17 @@ export function parseRangeHeader(header: string, size: number): ByteRange | 'uns
   return { start, end };
 }
 
-/** A stream of bytes `start` to `end` (inclusive) of `body`, read chunk by chunk, never buffered whole. */
-export function sliceStream(body: ReadableStream<Uint8Array>, { start, end }: ByteRange): ReadableStream<Uint8Array> {
+/**
+ * A stream of bytes `start` to `end` (inclusive) of `body`, read chunk by chunk, never buffered
+ * whole; a body that sends nothing for `idleMs` while it is read ends in a TimeoutError.
+ */
+export function sliceStream(body: ReadableStream<Uint8Array>, { start, end }: ByteRange, idleMs = BODY_IDLE_TIMEOUT_MS): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let offset = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       for (;;) {
-        const { done, value } = await reader.read();
+        const { done, value } = await readWithin(reader, idleMs);
         if (done) {
           controller.close();
           return;

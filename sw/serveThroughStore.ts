@@ -47,17 +47,17 @@ function contentRangeStart(response: Response): number | undefined {
 }
 
 /** Bytes that neither the store nor the download will bring come straight from the network. */
-export function networkFallback(fetchUpstream: FetchUpstream): Fallback {
+export function networkFallback(fetchUpstream: FetchUpstream, idleMs?: number): Fallback {
   return async (from, to) => {
     const response = await fetchUpstream(`bytes=${from}-`);
     if (!response.body || (response.status !== 200 && response.status !== 206)) throw new TypeError(`The homeserver answered ${response.status}.`);
     const offset = response.status === 206 ? (contentRangeStart(response) ?? 0) : 0;
-    return sliceStream(response.body, { start: from - offset, end: to - offset });
+    return sliceStream(response.body, { start: from - offset, end: to - offset }, idleMs);
   };
 }
 
 /** Answers `rangeHeader` (or the whole file) with bytes of `download`. */
-function respond(download: SharedDownload, headers: Record<string, string>, rangeHeader: string | null, fetchUpstream: FetchUpstream): Response {
+function respond(download: SharedDownload, headers: Record<string, string>, rangeHeader: string | null, fetchUpstream: FetchUpstream, idleMs: number | undefined): Response {
   const size = download.size;
   const range = rangeHeader === null ? undefined : parseRangeHeader(rangeHeader, size);
   const out = new Headers({ ...headers, 'Accept-Ranges': 'bytes' });
@@ -68,7 +68,7 @@ function respond(download: SharedDownload, headers: Record<string, string>, rang
   }
   const { start, end } = range ?? { start: 0, end: size - 1 };
   out.set('Content-Length', String(end - start + 1));
-  const body = size === 0 ? null : download.read(start, end, networkFallback(fetchUpstream));
+  const body = size === 0 ? null : download.read(start, end, networkFallback(fetchUpstream, idleMs));
   if (!range) return new Response(body, { status: 200, headers: out });
   out.set('Content-Range', `bytes ${start}-${end}/${size}`);
   return new Response(body, { status: 206, statusText: 'Partial Content', headers: out });
@@ -187,7 +187,7 @@ export async function serveThroughStore(
   const opened = await openDownload(ctx, { file: request, firstRange: rangeHeader, fetchUpstream, waitUntil });
   if ('download' in opened) {
     trace.source = opened.source;
-    return respond(opened.download, opened.download.headers, rangeHeader, fetchUpstream);
+    return respond(opened.download, opened.download.headers, rangeHeader, fetchUpstream, ctx.bodyIdleMs);
   }
   trace.source = 'network';
   if (opened.continued) {

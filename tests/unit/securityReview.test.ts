@@ -8,6 +8,7 @@ import { askClient, clientInfo, type ClientInfo } from '../../sw/askClient.js';
 import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
 import { SessionFinder } from '../../sw/findSession.js';
 import { MediaStore } from '../../sw/mediaStore.js';
+import { networkFallback } from '../../sw/serveThroughStore.js';
 import { SessionStore } from '../../sw/sessionStore.js';
 import { SharedDownload } from '../../sw/sharedDownload.js';
 import { HS, KEY, setup } from './workerHarness.js';
@@ -395,5 +396,19 @@ describe("finding 8: one tab's storeBytes bounds its own session's media only", 
     await store.setLimit('bob', 8);
     for (const key of ['b1', 'b2', 'b3']) await store.writeChunks(record(key, 'bob'), 0, [chunk(2)], new Set());
     expect(store.list().map((f) => f.key).sort()).toEqual(['a-old', 'b2', 'b3']);
+  });
+});
+
+describe('finding 2: a plain file\'s network fallback has a time limit too', () => {
+  it('a fallback body that stops sending ends the reader with a TimeoutError', async () => {
+    globalThis.indexedDB = new IDBFactory();
+    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    const download = new SharedDownload({ store, file: { key: 'k', sessionId: 's', size: 10, stored: 0, headers: {}, lastUsed: 0 }, busy: () => new Set(['k']) });
+    download.start(new ReadableStream<Uint8Array>({ start: (c) => c.error(new TypeError('connection reset')) }), 0);
+    const silent = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(Uint8Array.of(1, 2)) });
+    const fallback = networkFallback(async () => new Response(silent, { status: 200, headers: { 'Content-Length': '10' } }), 50);
+    const reader = download.read(0, 9, fallback).getReader();
+    expect((await reader.read()).value).toEqual(Uint8Array.of(1, 2));
+    await expect(reader.read()).rejects.toMatchObject({ name: 'TimeoutError' });
   });
 });
