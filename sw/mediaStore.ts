@@ -261,6 +261,11 @@ export class MediaStore {
     await completion(tx);
   }
 
+  /** Deletes `key` if the store still holds that copy of it (`generation`), not one stored since. */
+  async deleteCopy(key: string, generation: string | undefined): Promise<void> {
+    if (this.files.get(key)?.generation === generation) await this.delete(key);
+  }
+
   /** Deletes every file of `sessionId` (sign-out, or a session the worker pruned). */
   async deleteSession(sessionId: string): Promise<void> {
     await this.ready();

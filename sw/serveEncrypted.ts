@@ -223,7 +223,7 @@ export async function serveEncrypted(
       download.stop();
       await download.finished;
       ctx.verified.delete(copyId(download, attachment));
-      if (ctx.store.peek(file.key)?.generation === download.generation) await ctx.store.delete(file.key).catch(() => undefined);
+      await ctx.store.deleteCopy(file.key, download.generation).catch(() => undefined);
       trace.outcome = 'failed';
       return HASH_MISMATCH();
     }

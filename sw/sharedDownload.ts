@@ -196,7 +196,7 @@ export class SharedDownload {
         if (!chunk || chunk.byteLength !== expected) {
           // A corrupt or missing entry: drop the file (unless it is another copy already), and
           // let the fallback serve this reader.
-          if (this.options.store.peek(this.key)?.generation === this.file.generation) await this.options.store.delete(this.key).catch(() => undefined);
+          await this.options.store.deleteCopy(this.key, this.file.generation).catch(() => undefined);
           this.file = { ...this.file, stored: 0 };
           return undefined;
         }
