@@ -2,7 +2,7 @@ import { MediaSwError } from './MediaSwError.js';
 import { decodeBase64, encryptedFileId, type EncryptedFile } from './encryptedFile.js';
 import type { EncryptedMediaOptions, MediaUrlOptions } from './mediaUrl.js';
 import { parseMxc } from './mxc.js';
-import type { DiagnosticEntry } from './protocol.js';
+import type { DiagnosticEntry, StoreUsage } from './protocol.js';
 
 /**
  * The page-side fallback (`fallback: 'blob'`) for browsers where no service worker can run:
@@ -44,6 +44,11 @@ export class BlobMediaLoader {
   /** The bytes of media currently held as blob URLs. */
   get heldBytes(): number {
     return this.cachedBytes;
+  }
+
+  /** The blob URLs held, their bytes, and the most held at once (`blobCacheBytes`). */
+  usage(): StoreUsage {
+    return { files: this.cache.size, bytes: this.cachedBytes, limitBytes: this.options.maxBytes ?? DEFAULT_BLOB_CACHE_BYTES };
   }
 
   onDiagnostic(listener: (entry: DiagnosticEntry) => void): () => void {

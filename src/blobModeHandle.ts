@@ -33,6 +33,12 @@ export function blobModeHandle(options: RegisterMediaWorkerOptions, homeserverUr
     loadMedia: (source, mediaOptions) =>
       typeof source === 'string' ? loader.load(source, mediaOptions) : loader.loadEncrypted(checkEncryptedFile(source), checkEncryptedMediaOptions(mediaOptions)),
     releaseMedia: (url) => loader.release(url),
+    async storeUsage() {
+      return loader.usage();
+    },
+    async clearStore() {
+      loader.clear();
+    },
     async onDiagnostic(callback) {
       return loader.onDiagnostic(callback);
     },

@@ -5,4 +5,4 @@ export { buildMediaUrl, type EncryptedMediaOptions, type MediaUrlOptions } from 
 export { checkEncryptedFile, type EncryptedFile, type EncryptedFileKey } from './encryptedFile.js';
 export { parseMxc, isValidServerName, isValidMediaId, type MxcParts } from './mxc.js';
 export { normalizeHomeserverUrl } from './homeserverUrl.js';
-export { PROTOCOL_VERSION, type DiagnosticEntry, type DownloadProgress, type MediaSwErrorCode, type PageToWorkerMessage, type WorkerToPageMessage, type Reply, type SessionInit } from './protocol.js';
+export { PROTOCOL_VERSION, type DiagnosticEntry, type DownloadProgress, type StoreUsage, type MediaSwErrorCode, type PageToWorkerMessage, type WorkerToPageMessage, type Reply, type SessionInit } from './protocol.js';

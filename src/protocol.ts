@@ -50,6 +50,8 @@ export interface SessionMessage {
   provisional?: boolean;
   /** The most bytes of this session's media the worker's store may keep (`storeBytes`); absent: its default. */
   storeBytes?: number;
+  /** The longest the store serves this session's files without asking the homeserver (`storeMaxAgeMs`); absent: the server's freshness alone. */
+  storeMaxAgeMs?: number;
 }
 /** The page holds a handle for the session now: the worker may keep it in storage. */
 export interface ConfirmMessage {
@@ -94,6 +96,18 @@ export interface AttachmentKeysMessage {
   key: string;
   files: AttachmentKeyEntry[];
 }
+/** Asks what the worker's store holds of the session (`storeUsage`); answered with a StoreUsageReply. */
+export interface StoreUsageMessage {
+  type: 'mms/store-usage';
+  sessionId: string;
+  key: string;
+}
+/** Deletes every stored byte of the session and keeps the session (`clearStore`). */
+export interface ClearStoreMessage {
+  type: 'mms/clear-store';
+  sessionId: string;
+  key: string;
+}
 /** Asks the worker to report (or stop reporting) what it does per request to this tab. */
 export interface DiagnosticsMessage {
   type: 'mms/diagnostics';
@@ -107,6 +121,8 @@ export type PageToWorkerMessage =
   | PingMessage
   | SkipWaitingMessage
   | AttachmentKeysMessage
+  | StoreUsageMessage
+  | ClearStoreMessage
   | DiagnosticsMessage;
 
 // Worker → page requests, each with a reply port.
@@ -162,10 +178,13 @@ export interface DiagnosticEntry {
   /** Whether /versions came from the worker's cache. */
   versionsCached: boolean | null;
   /**
-   * Where the bytes came from, for files the media store serves: all from the store, all from
-   * the network, or both (a file stored in part). Null for media the store does not handle.
+   * Where the bytes came from, for files the media store serves: from the store while fresh
+   * (no request), from the store after the homeserver confirmed it still serves the file
+   * (`store-rechecked`), from the store because the homeserver could not be asked
+   * (`store-stale`), from the network, or both (a file stored in part). Null for media the
+   * store does not handle.
    */
-  source: 'store' | 'network' | 'both' | null;
+  source: 'store-fresh' | 'store-rechecked' | 'store-stale' | 'network' | 'both' | null;
   /** What went wrong, for failures: an error name and message, never a token. */
   error: string | null;
 }
@@ -185,6 +204,16 @@ export interface RefreshReply {
   type: 'mms/refresh-reply';
   accessToken: string | null;
 }
+/** What the store holds of one session: files with stored bytes, those bytes, and the session's limit. */
+export interface StoreUsage {
+  files: number;
+  bytes: number;
+  limitBytes: number;
+}
+export interface StoreUsageReply {
+  type: 'mms/store-usage-reply';
+  usage: StoreUsage;
+}
 /** The page's answer to a key request: the file and its type, or null when it does not have it. */
 export interface KeyReply {
   type: 'mms/key-reply';
@@ -196,7 +225,7 @@ export interface ErrorReply {
   code: MediaSwErrorCode;
   message: string;
 }
-export type Reply = AckReply | SessionReply | RefreshReply | KeyReply | ErrorReply;
+export type Reply = AckReply | SessionReply | RefreshReply | KeyReply | StoreUsageReply | ErrorReply;
 
 /** Stable codes of `MediaSwError`; tests and callers branch on these, never on the prose. */
 export type MediaSwErrorCode =
@@ -215,6 +244,8 @@ export type MediaSwErrorCode =
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
+
+const isWholeNumber = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 function isSessionInit(value: unknown): value is SessionInit {
   return (
@@ -251,11 +282,14 @@ export function asPageToWorkerMessage(data: unknown): PageToWorkerMessage | unde
       if (!isSessionInit(data.session)) return undefined;
       const message: SessionMessage = { type: data.type, session: data.session };
       if (data.provisional === true) message.provisional = true;
-      if (typeof data.storeBytes === 'number' && Number.isSafeInteger(data.storeBytes) && data.storeBytes >= 0) message.storeBytes = data.storeBytes;
+      if (isWholeNumber(data.storeBytes)) message.storeBytes = data.storeBytes;
+      if (isWholeNumber(data.storeMaxAgeMs)) message.storeMaxAgeMs = data.storeMaxAgeMs;
       return message;
     }
     case 'mms/confirm':
     case 'mms/sign-out':
+    case 'mms/store-usage':
+    case 'mms/clear-store':
       return typeof data.sessionId === 'string' && typeof data.key === 'string'
         ? { type: data.type, sessionId: data.sessionId, key: data.key }
         : undefined;
@@ -324,6 +358,12 @@ export function asReply(data: unknown): Reply | undefined {
       } catch {
         return undefined;
       }
+    }
+    case 'mms/store-usage-reply': {
+      const usage = data.usage as Partial<StoreUsage> | undefined;
+      return isRecord(usage) && isWholeNumber(usage.files) && isWholeNumber(usage.bytes) && isWholeNumber(usage.limitBytes)
+        ? { type: data.type, usage: { files: usage.files, bytes: usage.bytes, limitBytes: usage.limitBytes } }
+        : undefined;
     }
     case 'mms/refresh-reply':
       return data.accessToken === null || typeof data.accessToken === 'string'

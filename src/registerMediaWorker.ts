@@ -4,10 +4,10 @@ import { normalizeHomeserverUrl } from './homeserverUrl.js';
 import { MediaSwError } from './MediaSwError.js';
 import { checkEncryptedFile, encryptedFileId, type EncryptedFile } from './encryptedFile.js';
 import { buildEncryptedMediaUrl, buildMediaUrl, checkEncryptedMediaOptions, type EncryptedMediaOptions, type MediaUrlOptions } from './mediaUrl.js';
-import type { DiagnosticEntry, DownloadProgress } from './protocol.js';
+import type { DiagnosticEntry, DownloadProgress, StoreUsage } from './protocol.js';
 import { forgetSessionIdentity, sessionIdentityFor } from './sessionIdentity.js';
 import { takeControl } from './takeControl.js';
-import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageKeyId, pageKeys, pageSessions, progressListeners, send, sendKey, type PageSession } from './workerChannel.js';
+import { DEFAULT_TIMEOUT_MS, diagnosticListeners, listenToWorker, pageKeyId, pageKeys, pageSessions, progressListeners, request, send, sendKey, type PageSession } from './workerChannel.js';
 
 export interface RegisterMediaWorkerOptions {
   /** The client's homeserver base URL, as given to the SDK; may carry a path prefix. */
@@ -36,6 +36,13 @@ export interface RegisterMediaWorkerOptions {
    * smaller of 1 GiB and a tenth of the origin's storage quota. 0 keeps nothing of this session.
    */
   storeBytes?: number;
+  /**
+   * The longest the worker's store serves a file of this session without asking the homeserver
+   * whether it still serves it, in milliseconds. The server's own freshness (`Cache-Control:
+   * max-age`, a day when it says nothing) applies too; the shorter wins. A client that wants a
+   * moderator's removal to show within an hour sets an hour; 0 asks at every use.
+   */
+  storeMaxAgeMs?: number;
 }
 
 /** The handle on a registered session. */
@@ -79,6 +86,16 @@ export interface MediaWorker {
    * that stops it.
    */
   onProgress(callback: (progress: DownloadProgress) => void): Promise<() => void>;
+  /**
+   * What is stored of this session's media: files, bytes and the most it may keep (`storeBytes`
+   * or the default). In blob mode, the blob URLs held and `blobCacheBytes`.
+   */
+  storeUsage(): Promise<StoreUsage>;
+  /**
+   * Deletes every stored byte of this session's media (the app's "clear cache") and keeps the
+   * session: media goes on loading, from the homeserver. In blob mode, revokes every blob URL.
+   */
+  clearStore(): Promise<void>;
 }
 
 function checkOptions(options: RegisterMediaWorkerOptions): string {
@@ -95,6 +112,9 @@ function checkOptions(options: RegisterMediaWorkerOptions): string {
   }
   if (options.storeBytes !== undefined && !(Number.isSafeInteger(options.storeBytes) && options.storeBytes >= 0)) {
     throw new MediaSwError('invalid-options', '"storeBytes" must be a whole number of bytes, 0 or more.');
+  }
+  if (options.storeMaxAgeMs !== undefined && !(Number.isSafeInteger(options.storeMaxAgeMs) && options.storeMaxAgeMs >= 0)) {
+    throw new MediaSwError('invalid-options', '"storeMaxAgeMs" must be a whole number of milliseconds, 0 or more.');
   }
   if (options.refreshAccessToken !== undefined && typeof options.refreshAccessToken !== 'function') {
     throw new MediaSwError('invalid-options', '"refreshAccessToken" must be a function returning a Promise of a token or null.');
@@ -165,7 +185,7 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
   // Two steps, so that the worker keeps the token in storage only once this page holds the
   // handle that can sign it out: a page that fails or navigates away in between leaves nothing.
   try {
-    await send(controller, { type: 'mms/session', session: entry.session, provisional: true, storeBytes: options.storeBytes }, timeoutMs);
+    await send(controller, { type: 'mms/session', session: entry.session, provisional: true, storeBytes: options.storeBytes, storeMaxAgeMs: options.storeMaxAgeMs }, timeoutMs);
     await send(controller, { type: 'mms/confirm', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
     entry.confirmed = true;
   } catch (error) {
@@ -220,6 +240,16 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
       for (const id of [...pageKeys.keys()]) if (id.startsWith(`${entry.session.id} `)) pageKeys.delete(id);
       forgetSessionIdentity(homeserverUrl, entry.session.id);
       await send(worker(), { type: 'mms/sign-out', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
+    },
+    async storeUsage() {
+      if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; it stores nothing.');
+      const reply = await request(worker(), { type: 'mms/store-usage', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
+      if (reply.type !== 'mms/store-usage-reply') throw new MediaSwError('no-acknowledgement', 'The media worker answered with an unknown message.');
+      return reply.usage;
+    },
+    async clearStore() {
+      if (signedOut) return;
+      await send(worker(), { type: 'mms/clear-store', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
     },
     onDiagnostic: (callback) => subscribe(diagnosticListeners, callback),
     onProgress: (callback) => subscribe(progressListeners, callback),

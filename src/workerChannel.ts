@@ -135,9 +135,15 @@ export function sendKey(worker: () => ServiceWorker, sessionId: string, key: str
 }
 
 /** Posts `message` to `worker` and waits for its acknowledgement on a private port. */
-export function send(worker: ServiceWorker, message: PageToWorkerMessage, timeoutMs: number): Promise<void> {
+export async function send(worker: ServiceWorker, message: PageToWorkerMessage, timeoutMs: number): Promise<void> {
+  const reply = await request(worker, message, timeoutMs);
+  if (reply.type !== 'mms/ack') throw new MediaSwError('no-acknowledgement', 'The media worker answered with an unknown message.');
+}
+
+/** Posts `message` to `worker` and resolves with its reply (an acknowledgement or an answer); rejects on an error reply. */
+export function request(worker: ServiceWorker, message: PageToWorkerMessage, timeoutMs: number): Promise<Exclude<Reply, { type: 'mms/error' }>> {
   const channel = new MessageChannel();
-  return new Promise<void>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       channel.port1.close();
       reject(
@@ -151,19 +157,15 @@ export function send(worker: ServiceWorker, message: PageToWorkerMessage, timeou
       clearTimeout(timer);
       channel.port1.close();
       const reply = asReply(event.data);
-      if (reply?.type === 'mms/ack') {
-        if (reply.version !== PROTOCOL_VERSION && !warnedAboutVersion) {
-          warnedAboutVersion = true;
-          console.warn(
-            `matrix-media-sw: the worker is version ${reply.version} but the page expects ${PROTOCOL_VERSION}; serve the worker script from the same package version.`,
-          );
-        }
-        resolve();
-      } else if (reply?.type === 'mms/error') {
-        reject(new MediaSwError(reply.code, reply.message));
-      } else {
-        reject(new MediaSwError('no-acknowledgement', 'The media worker answered with an unknown message.'));
+      if (reply?.type === 'mms/ack' && reply.version !== PROTOCOL_VERSION && !warnedAboutVersion) {
+        warnedAboutVersion = true;
+        console.warn(
+          `matrix-media-sw: the worker is version ${reply.version} but the page expects ${PROTOCOL_VERSION}; serve the worker script from the same package version.`,
+        );
       }
+      if (reply?.type === 'mms/error') reject(new MediaSwError(reply.code, reply.message));
+      else if (reply) resolve(reply);
+      else reject(new MediaSwError('no-acknowledgement', 'The media worker answered with an unknown message.'));
     };
     worker.postMessage(message, [channel.port2]);
   });

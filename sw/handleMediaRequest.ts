@@ -198,8 +198,8 @@ export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaF
 
   const range = request.headers.get('Range');
   const waitUntil = event.waitUntil ?? (() => undefined);
-  const fetchWithRange = (target: HomeserverMediaRequest | LocalMediaRequest) => (upstreamRange: string | null) =>
-    fetchMedia(ctx, { ...event, request: new Request(request.url, { headers: upstreamRange ? { Range: upstreamRange } : {} }) }, target, session);
+  const fetchWithRange = (target: HomeserverMediaRequest | LocalMediaRequest) => (upstreamRange: string | null, method: 'GET' | 'HEAD' = 'GET') =>
+    fetchMedia(ctx, { ...event, request: new Request(request.url, { method, headers: upstreamRange ? { Range: upstreamRange } : {} }) }, target, session);
   if (media.kind === 'encrypted') {
     const ciphertext = (serverName: string, mediaId: string): LocalMediaRequest =>
       ({ kind: 'local', api: 'v1', sessionId: session.id, endpoint: 'download', rest: `/${serverName}/${mediaId}`, search: '', fileName: undefined, attachment: false });

@@ -2,18 +2,12 @@
 import { normalizeHomeserverUrl } from '../src/homeserverUrl.js';
 import { asPageToWorkerMessage, PROTOCOL_VERSION, type Reply } from '../src/protocol.js';
 import type { MediaWorkerState } from './createMediaRoute.js';
+import { clearStore, forgetMedia, storeUsage } from './sessionMedia.js';
 
 declare let self: ServiceWorkerGlobalScope;
 
 function reply(port: MessagePort | undefined, message: Reply): void {
   port?.postMessage(message);
-}
-
-/** Stops the session's downloads and deletes the bytes its token fetched. */
-async function forgetMedia(state: MediaWorkerState, sessionId: string): Promise<void> {
-  state.keys.forget(sessionId);
-  for (const [key, download] of state.downloads) if (key.startsWith(`${sessionId} `)) download.stop();
-  await state.store.deleteSession(sessionId).catch(() => undefined);
 }
 
 /**
@@ -55,6 +49,7 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
       }
       state.finder.clientRegistered(source.id);
       if (message.storeBytes !== undefined) await state.store.setLimit(session.id, message.storeBytes);
+      if (message.storeMaxAgeMs !== undefined) await state.store.setMaxAge(session.id, message.storeMaxAgeMs);
       reply(port, ack);
       const live = await self.clients.matchAll({ includeUncontrolled: true, type: 'all' });
       for (const sessionId of await state.sessions.prune(live.map((client) => client.id))) await forgetMedia(state, sessionId);
@@ -66,6 +61,20 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
         for (const { fileId, file, mimetype } of message.files) state.keys.add(message.sessionId, fileId, file, mimetype ?? undefined);
       }
       reply(port, ack);
+      return;
+    }
+    case 'mms/store-usage':
+    case 'mms/clear-store': {
+      // Only the tab holding the session's key: another tab of the origin sees its id in URLs.
+      if (!(await state.sessions.holdsKey(message.sessionId, message.key))) {
+        reply(port, { type: 'mms/error', code: 'signed-out', message: 'No session of that id and key is held here (it signed out).' });
+        return;
+      }
+      if (message.type === 'mms/store-usage') reply(port, { type: 'mms/store-usage-reply', usage: await storeUsage(state, message.sessionId) });
+      else {
+        await clearStore(state, message.sessionId);
+        reply(port, ack);
+      }
       return;
     }
     case 'mms/diagnostics':

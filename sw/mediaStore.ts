@@ -1,4 +1,6 @@
+import type { Freshness } from './freshness.js';
 import { completion, GroupCommit } from './groupCommit.js';
+import { StoreSettings } from './storeSettings.js';
 import { BLOB_BYTES, chunkValue, lengthOf, readChunkValue, takesBlobs, type ChunkBytes } from './storedChunk.js';
 
 /**
@@ -19,9 +21,8 @@ import { BLOB_BYTES, chunkValue, lengthOf, readChunkValue, takesBlobs, type Chun
 
 export const CHUNK_BYTES = 1 << 20;
 const DEFAULT_LIMIT_CAP = 1 << 30;
-const LIMIT_PREFIX = 'limit ';
 
-export interface StoredFile {
+export interface StoredFile extends Freshness {
   /** Session, homeserver and media ID: another session never finds it. */
   key: string;
   sessionId: string;
@@ -82,8 +83,8 @@ export class MediaStore {
   private readonly files = new Map<string, StoredFile>();
   private readonly writes = new GroupCommit((record) => this.files.set(record.key, record));
   private opened: Promise<IDBDatabase | undefined> | undefined;
-  /** Each session's `storeBytes`, where its registration gave one. */
-  private readonly limits = new Map<string, number>();
+  /** Each session's `storeBytes` and `storeMaxAgeMs`, where its registration gave them. */
+  private readonly settings = new StoreSettings();
   // The default limit asks the browser for its quota; once is enough, not once per chunk.
   private defaultLimit: Promise<number> | undefined;
   /** Whether the browser's IndexedDB takes Blobs: tried once, with the first large chunk. */
@@ -124,12 +125,7 @@ export class MediaStore {
         request(tx.objectStore('meta').getAll() as IDBRequest<unknown[]>),
       ]);
       for (const file of records) this.files.set(file.key, file);
-      // Each session's limit, as `limit <session id>` (an origin-wide 'limit' of earlier versions is ignored).
-      metaKeys.forEach((key, i) => {
-        const sessionId = typeof key === 'string' && key.startsWith(LIMIT_PREFIX) ? key.slice(LIMIT_PREFIX.length) : undefined;
-        const value = metaValues[i];
-        if (sessionId !== undefined && typeof value === 'number' && !this.limits.has(sessionId)) this.limits.set(sessionId, value);
-      });
+      this.settings.load(metaKeys, metaValues);
       return db;
     } catch (error) {
       this.unavailable = error instanceof Error ? `${error.name}: ${error.message}` : 'IndexedDB cannot be opened';
@@ -158,8 +154,8 @@ export class MediaStore {
     await this.ready();
     this.defaultLimit ??= this.quota().then((quota) => (quota ? Math.min(DEFAULT_LIMIT_CAP, Math.floor(quota / 10)) : DEFAULT_LIMIT_CAP));
     const byDefault = await this.defaultLimit;
-    if (sessionId !== undefined) return this.limits.get(sessionId) ?? byDefault;
-    return Math.max(byDefault, ...this.limits.values());
+    if (sessionId !== undefined) return this.settings.get('limit', sessionId) ?? byDefault;
+    return Math.max(byDefault, ...this.settings.all('limit'));
   }
 
   /**
@@ -168,13 +164,25 @@ export class MediaStore {
    * `storeBytes: 0` keeps nothing of its own and takes nothing from the others.
    */
   async setLimit(sessionId: string, bytes: number): Promise<void> {
-    this.limits.set(sessionId, bytes);
-    const db = await this.database();
-    if (!db) return;
-    const tx = db.transaction('meta', 'readwrite');
-    tx.objectStore('meta').put(bytes, `${LIMIT_PREFIX}${sessionId}`);
-    await completion(tx);
+    await this.settings.set(await this.database(), 'limit', sessionId, bytes);
     await this.makeRoom(0, new Set(), sessionId);
+  }
+
+  /** How long session `sessionId`'s files may be served without asking the server (its `storeMaxAgeMs`). */
+  async maxAgeMs(sessionId: string): Promise<number> {
+    await this.ready();
+    return this.settings.get('max-age', sessionId) ?? Infinity;
+  }
+
+  async setMaxAge(sessionId: string, ms: number): Promise<void> {
+    await this.settings.set(await this.database(), 'max-age', sessionId, ms);
+  }
+
+  /** How many files of session `sessionId` hold stored bytes, and how many bytes. */
+  usage(sessionId: string): { files: number; bytes: number } {
+    let files = 0;
+    for (const file of this.files.values()) if (file.sessionId === sessionId && file.stored > 0) files += 1;
+    return { files, bytes: this.usedBytes(sessionId) };
   }
 
   /** Bytes stored, of session `sessionId` or of every session. */
@@ -232,10 +240,19 @@ export class MediaStore {
 
   /** Marks `key` as just used, for eviction order. */
   touch(key: string): void {
+    this.update(key, undefined, { lastUsed: this.now() });
+  }
+
+  /** Records that the server served or confirmed this copy (`generation`) of `key` just now. */
+  renew(key: string, generation: string | undefined, freshness: Required<Freshness>): void {
+    this.update(key, generation, freshness);
+  }
+
+  /** Changes fields of `key`'s record (of that copy only, when `generation` is given). */
+  private update(key: string, generation: string | undefined, fields: Partial<StoredFile>): void {
     const file = this.files.get(key);
-    if (!file) return;
-    const lastUsed = this.now();
-    this.files.set(key, { ...file, lastUsed });
+    if (!file || (generation !== undefined && file.generation !== generation)) return;
+    this.files.set(key, { ...file, ...fields });
     void this.database().then((db) => {
       if (!db) return;
       // Read and write in one transaction: a snapshot taken before a chunk write that commits
@@ -243,7 +260,7 @@ export class MediaStore {
       const files = db.transaction('files', 'readwrite').objectStore('files');
       const current = files.get(key) as IDBRequest<StoredFile | undefined>;
       current.onsuccess = () => {
-        if (current.result) files.put({ ...current.result, lastUsed });
+        if (current.result && (generation === undefined || current.result.generation === generation)) files.put({ ...current.result, ...fields });
       };
     });
   }
@@ -266,20 +283,19 @@ export class MediaStore {
     if (this.files.get(key)?.generation === generation) await this.delete(key);
   }
 
-  /** Deletes every file of `sessionId` (sign-out, or a session the worker pruned). */
-  async deleteSession(sessionId: string): Promise<void> {
+  /** Deletes every stored byte of `sessionId` and keeps its settings (the app's "clear cache"). */
+  async clearSession(sessionId: string): Promise<void> {
     await this.ready();
     this.writes.drop((write) => write.record.sessionId === sessionId);
     // A file whose first bytes are being committed is not in the index yet: let them land.
     await this.writes.idle();
     for (const file of [...this.files.values()]) if (file.sessionId === sessionId) await this.delete(file.key);
-    if (this.limits.delete(sessionId)) {
-      const db = await this.database();
-      if (!db) return;
-      const tx = db.transaction('meta', 'readwrite');
-      tx.objectStore('meta').delete(`${LIMIT_PREFIX}${sessionId}`);
-      await completion(tx);
-    }
+  }
+
+  /** Deletes every file and setting of `sessionId` (sign-out, or a session the worker pruned). */
+  async deleteSession(sessionId: string): Promise<void> {
+    await this.clearSession(sessionId);
+    await this.settings.forget(await this.database(), sessionId);
   }
 
   /** Every stored record, least recently used first. */

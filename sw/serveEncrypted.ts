@@ -2,6 +2,7 @@ import { parseMxc } from '../src/mxc.js';
 import type { EncryptedMediaRequest } from './classifyMediaUrl.js';
 import { decryptAt, decryptStream } from './decryptRange.js';
 import type { RequestTrace } from './diagnostics.js';
+import { keepRuleOf } from './freshness.js';
 import { localHeaders, toLocalResponse } from './localResponse.js';
 import type { AttachmentKey, EncryptionKeys } from './encryptionKeys.js';
 import { parseRangeHeader } from './rangeResponse.js';
@@ -139,9 +140,16 @@ function verdictFor(ctx: EncryptedContext, download: SharedDownload, attachment:
 async function checkedInMemory(ctx: EncryptedContext, response: Response, attachment: AttachmentKey, keep: (bytes: Uint8Array<ArrayBuffer>) => void): Promise<Response | Uint8Array<ArrayBuffer>> {
   if (!response.ok || !response.body) return response;
   const length = response.headers.get('Content-Length');
-  const why = ctx.store.unavailable ? 'the browser offers no storage' : length === null ? 'the homeserver sent it without a Content-Length' : 'it is larger than storeBytes';
+  const storable = keepRuleOf(response.headers).store;
+  const [why, remedy] = !storable
+    ? ['the homeserver forbids storing it: Cache-Control: no-store', 'serve it without no-store']
+    : ctx.store.unavailable
+      ? ['the browser offers no storage', 'use a browser profile with storage']
+      : length === null
+        ? ['the homeserver sent it without a Content-Length', 'serve it with a Content-Length']
+        : ['it is larger than storeBytes', 'raise storeBytes'];
   const tooLarge = () =>
-    jsonError(507, 'MMS_TOO_LARGE_TO_CHECK', `This encrypted file cannot be stored here (${why}), and is larger than the ${MEMORY_CHECK_BYTES / 1024 / 1024} MiB the worker checks in memory: ${length === null ? 'serve it with a Content-Length' : 'raise storeBytes'}, or load it with loadMedia in blob mode.`);
+    jsonError(507, 'MMS_TOO_LARGE_TO_CHECK', `This encrypted file cannot be stored here (${why}), and is larger than the ${MEMORY_CHECK_BYTES / 1024 / 1024} MiB the worker checks in memory: ${remedy}, or load it with loadMedia in blob mode.`);
   if (length !== null && !(Number(length) <= MEMORY_CHECK_BYTES)) {
     void response.body.cancel();
     return tooLarge();
@@ -151,7 +159,7 @@ async function checkedInMemory(ctx: EncryptedContext, response: Response, attach
   if (!(await hasDigest(ciphertext, attachment.sha256))) return HASH_MISMATCH();
   // Sent without a length, it could still be stored now that it is known whole (and checked
   // again when read from there, as every stored copy is).
-  if (length === null) keep(ciphertext);
+  if (length === null && storable) keep(ciphertext);
   return ciphertext;
 }
 
@@ -198,7 +206,9 @@ export async function serveEncrypted(
         response = await fetchCiphertext(null);
       }
       const keep = (bytes: Uint8Array<ArrayBuffer>) => {
-        const headers = { 'Content-Length': String(bytes.byteLength), 'Content-Type': response.headers.get('Content-Type') ?? 'application/octet-stream' };
+        const headers = new Headers({ 'Content-Length': String(bytes.byteLength), 'Content-Type': response.headers.get('Content-Type') ?? 'application/octet-stream' });
+        // Kept under the server's rules, as if it had come with a length.
+        for (const name of ['Cache-Control', 'Expires', 'Date', 'Age']) if (response.headers.has(name)) headers.set(name, response.headers.get(name)!);
         void openDownload(ctx, { file, firstRange: null, fetchUpstream: async () => new Response(bytes, { headers }), waitUntil }).catch(() => undefined);
       };
       const checked = await checkedInMemory(ctx, response, attachment, keep).catch((error: unknown) => DOWNLOAD_FAILED(error));

@@ -1,9 +1,12 @@
 import type { HomeserverMediaRequest, LocalMediaRequest } from './classifyMediaUrl.js';
 import type { RequestTrace } from './diagnostics.js';
+import { keepRuleOf } from './freshness.js';
+import { HeldInMemory, MEMORY_HELD_BYTES } from './heldInMemory.js';
 import { newGeneration, type MediaStore, type StoredFile } from './mediaStore.js';
 import { emulateRange, parseRangeHeader, sliceStream } from './rangeResponse.js';
 import type { StoredSession } from './sessionStore.js';
-import { SharedDownload, type Fallback, type Progress } from './sharedDownload.js';
+import { LINGER_MS, SharedDownload, type Fallback, type Progress } from './sharedDownload.js';
+import { useStored, type StoredSource } from './useStored.js';
 
 /**
  * Which requests the media store serves, and how. A download (not a thumbnail) joins the
@@ -13,6 +16,9 @@ import { SharedDownload, type Fallback, type Progress } from './sharedDownload.j
  * ranged request goes upstream with the element's Range: a server that honours it answers 206,
  * passed on as before; one that ignores it answers 200 with the whole file, which becomes the
  * one shared download that every later range of that file reads from.
+ *
+ * What is kept, and for how long, the server decides (freshness.ts): a `no-store` file is held
+ * in memory for its view only; a stored file past its freshness is asked about first (useStored.ts).
  */
 
 export interface StoreContext {
@@ -23,12 +29,16 @@ export interface StoreContext {
   opening: Map<string, Promise<Opened>>;
   /** How long an upstream body may send nothing before its download fails (tests shorten it). */
   bodyIdleMs?: number;
+  /** How long a recheck may take before stored bytes are served anyway (tests shorten it). */
+  recheckTimeoutMs?: number;
+  /** Files whose recheck found no server, by store key: until when they are served without asking again. */
+  unreachable: Map<string, number>;
   /** Reports a download's progress to the session's pages that asked for diagnostics. */
   progress?: (file: FileRequest, progress: Progress) => void;
 }
 
-/** Fetches the file upstream with the session's token, with this Range header (or none). */
-export type FetchUpstream = (range: string | null) => Promise<Response>;
+/** Fetches the file upstream with the session's token, with this Range header (or none); GET unless told. */
+export type FetchUpstream = (range: string | null, method?: 'GET' | 'HEAD') => Promise<Response>;
 
 // Headers worth answering with again from the store.
 const KEPT_HEADERS = ['Content-Type', 'Content-Disposition', 'Last-Modified', 'ETag', 'Cache-Control'];
@@ -76,7 +86,7 @@ function respond(download: SharedDownload, headers: Record<string, string>, rang
 
 /** What the store can do for a file: read it through a shared download, or not keep it at all. */
 export type Opened =
-  | { download: SharedDownload; source: 'store' | 'network' | 'both' }
+  | { download: SharedDownload; source: StoredSource | 'network' | 'both' }
   /** An upstream response the store could not keep (too large, no length, an error, no store, a 206 of the server's own). */
   | { response: Response; continued: boolean };
 
@@ -124,15 +134,26 @@ export async function openDownload(ctx: StoreContext, open: OpenRequest): Promis
   }
 }
 
-async function openNew(ctx: StoreContext, { file: request, firstRange, fetchUpstream, waitUntil }: OpenRequest): Promise<Opened> {
+async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
+  const { file: request, firstRange, fetchUpstream, waitUntil } = open;
   const { key } = request;
-  const file = await ctx.store.get(key);
+  const busy = () => new Set(ctx.downloads.keys());
+  let file = await ctx.store.get(key);
   if (file && file.stored >= file.size) {
-    ctx.store.touch(key);
-    return { download: new SharedDownload({ store: ctx.store, file, busy: () => new Set(ctx.downloads.keys()) }), source: 'store' };
+    const stored = await useStored(ctx, file, (method) => fetchUpstream(null, method));
+    if (stored.use === 'serve') return { download: new SharedDownload({ store: ctx.store, file: stored.file, busy }), source: stored.source };
+    if (stored.use === 'answer') return { response: stored.response, continued: false };
+    // The server no longer lets it be kept: it comes from the network as a new file.
+    file = undefined;
   }
   const from = file?.stored ?? 0;
   const response = await fetchUpstream(file ? `bytes=${from}-` : firstRange);
+  const rule = keepRuleOf(response.headers);
+  if (file && ([403, 404, 410].includes(response.status) || ((response.status === 200 || response.status === 206) && !rule.store))) {
+    // The rest of a stored part was asked for: a server that refuses it, or forbids keeping it, ends the part.
+    await ctx.store.deleteCopy(key, file.generation);
+    return { response, continued: false };
+  }
   const offset = response.status === 206 && file ? contentRangeStart(response) : response.status === 200 ? 0 : undefined;
   const length = Number(response.headers.get('Content-Length') ?? NaN);
   const size = file ? file.size : response.status === 200 ? length : undefined;
@@ -144,20 +165,24 @@ async function openNew(ctx: StoreContext, { file: request, firstRange, fetchUpst
     size !== undefined &&
     Number.isFinite(size) &&
     size > 0 &&
-    (await ctx.store.ready()) &&
-    size <= (await ctx.store.limitBytes(request.sessionId));
+    (rule.store
+      ? (await ctx.store.ready()) && size <= (await ctx.store.limitBytes(request.sessionId))
+      : size <= MEMORY_HELD_BYTES);
   if (!usable) return { response, continued: file !== undefined };
   const headers: Record<string, string> = file?.headers ?? {};
   if (!file) for (const name of KEPT_HEADERS) {
     const value = response.headers.get(name);
     if (value !== null) headers[name] = value;
   }
-  const record: StoredFile = file ?? { key, sessionId: request.sessionId, size: size!, stored: 0, headers, lastUsed: Date.now(), generation: newGeneration() };
+  const checked = { checkedAt: Date.now(), freshMs: rule.freshMs, mustRevalidate: rule.mustRevalidate };
+  if (file) ctx.store.renew(key, file.generation, checked);
+  const record: StoredFile = { ...(file ?? { key, sessionId: request.sessionId, size: size!, stored: 0, headers, lastUsed: Date.now(), generation: newGeneration() }), ...checked };
   const download: SharedDownload = new SharedDownload({
-    store: ctx.store,
+    store: rule.store ? ctx.store : new HeldInMemory(ctx.store.chunkBytes),
     file: record,
-    busy: () => new Set(ctx.downloads.keys()),
+    busy,
     idleMs: ctx.bodyIdleMs,
+    holdMs: rule.store ? undefined : LINGER_MS,
     onProgress: (progress) => ctx.progress?.(request, progress),
     onEnd: () => {
       if (ctx.downloads.get(key) === download) ctx.downloads.delete(key);

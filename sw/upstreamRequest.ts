@@ -33,7 +33,8 @@ export function buildUpstreamRequest(url: string, original: Request, accessToken
   if (ranged) headers.set('Range', range);
   if (accessToken !== null) headers.set('Authorization', `Bearer ${accessToken}`);
   return new Request(url, {
-    method: 'GET',
+    // HEAD only when the worker asks itself (a recheck of a stored file); an element's request is a GET.
+    method: original.method === 'HEAD' ? 'HEAD' : 'GET',
     headers,
     mode: 'cors',
     credentials: 'omit',

@@ -15,7 +15,7 @@ describe('handleMediaRequest', () => {
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('media bytes');
     expect(t.mediaSeen()).toEqual([
-      { url: `${HS}/_matrix/client/v1/media/download/hs.example/abc`, authorization: 'Bearer tok-1', range: null, mode: 'cors' },
+      { url: `${HS}/_matrix/client/v1/media/download/hs.example/abc`, authorization: 'Bearer tok-1', range: null, mode: 'cors', method: 'GET' },
     ]);
   });
 
@@ -50,7 +50,7 @@ describe('handleMediaRequest', () => {
     await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     await t.request(`${HS}/_matrix/media/r0/thumbnail/hs.example/abc?width=8&height=8`);
     expect(t.mediaSeen()).toEqual([
-      { url: `${HS}/_matrix/media/r0/thumbnail/hs.example/abc?width=8&height=8`, authorization: null, range: null, mode: 'cors' },
+      { url: `${HS}/_matrix/media/r0/thumbnail/hs.example/abc?width=8&height=8`, authorization: null, range: null, mode: 'cors', method: 'GET' },
     ]);
   });
 
@@ -165,7 +165,7 @@ describe('handleMediaRequest', () => {
     await t.sessions.put({ id: 'sid', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'some-tab');
     const response = await t.request(`${SCOPE}matrix-media-sw/sid/download/hs.example/abc/pic.svg`, { clientId: 'some-tab' });
     expect(t.mediaSeen()).toEqual([
-      { url: `${HS}/_matrix/client/v1/media/download/hs.example/abc/pic.svg`, authorization: 'Bearer tok', range: null, mode: 'cors' },
+      { url: `${HS}/_matrix/client/v1/media/download/hs.example/abc/pic.svg`, authorization: 'Bearer tok', range: null, mode: 'cors', method: 'GET' },
     ]);
     expect(response.headers.get('Content-Disposition')).toBe(`attachment; filename="pic.svg"; filename*=UTF-8''pic.svg`);
     expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff');

@@ -21,6 +21,7 @@ export const KEY = 'k'.repeat(32);
 /** What the fake homeserver received. */
 interface Seen {
   url: string;
+  method: string;
   authorization: string | null;
   range: string | null;
   mode: RequestMode;
@@ -37,7 +38,7 @@ export function setup(options: { versions?: string[]; route?: Route; ask?: (clie
   const seen: Seen[] = [];
   const fetchFn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = input instanceof Request ? input : new Request(input, init);
-    seen.push({ url: request.url, authorization: request.headers.get('Authorization'), range: request.headers.get('Range'), mode: request.mode });
+    seen.push({ url: request.url, method: request.method, authorization: request.headers.get('Authorization'), range: request.headers.get('Range'), mode: request.mode });
     if (request.url.endsWith('/_matrix/client/versions')) return json(200, { versions: options.versions ?? ['v1.11'] });
     const token = request.headers.get('Authorization')?.replace(/^Bearer /, '') ?? null;
     if (options.route) return options.route(request, token);
@@ -57,6 +58,7 @@ export function setup(options: { versions?: string[]; route?: Route; ask?: (clie
     store: new MediaStore({ chunkBytes: 4, quota: async () => undefined }),
     downloads: new Map(),
     opening: new Map(),
+    unreachable: new Map(),
     keys: new EncryptionKeys(ask),
     verified: new Map(),
   };
