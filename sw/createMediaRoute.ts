@@ -39,7 +39,7 @@ export function createMediaWorkerState(): MediaWorkerState {
     store,
     downloads: new Map(),
     opening: new Map(),
-    unreachable: new Map(),
+    asked: new Map(),
     keys: new EncryptionKeys(askClient),
     verified,
     progress: (file, { loaded, total }) => diagnostics.progress({ media: file.mediaName, loaded, total }, sessions.clientIdsOf(file.sessionId)),

@@ -4,9 +4,10 @@ import { joined } from './storedChunk.js';
 
 /**
  * Where the bytes of a file the server forbids storing (`Cache-Control: no-store`) live while it
- * is viewed: in the worker's memory, for one download, so that a video still seeks and replays on
- * a server that ignores Range; nothing reaches IndexedDB or Cache Storage. The caller bounds the
- * file's size (MEMORY_HELD_BYTES), and the bytes go with the download (see SharedDownload's holdMs).
+ * is downloaded: in the worker's memory, so that the ranges a video asks for while it loads (a
+ * seek, on a server that ignores Range) read the one download; nothing reaches IndexedDB or Cache
+ * Storage. The caller bounds the file's size (MEMORY_HELD_BYTES); the bytes go with the download
+ * and its last reader. A request after the download ended downloads again, as without a worker.
  */
 
 /** The largest no-store file held in memory for its view; a larger one is served as without a worker. */
@@ -28,7 +29,7 @@ export class HeldInMemory {
 
   touch(): void {}
 
-  /** Lets the bytes go: the download is over and nobody reads them any more. */
+  /** Lets the bytes go (a reader found a chunk missing, which cannot happen in memory). */
   async deleteCopy(): Promise<void> {
     this.chunks.clear();
   }

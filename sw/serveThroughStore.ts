@@ -5,8 +5,8 @@ import { HeldInMemory, MEMORY_HELD_BYTES } from './heldInMemory.js';
 import { newGeneration, type MediaStore, type StoredFile } from './mediaStore.js';
 import { emulateRange, parseRangeHeader, sliceStream } from './rangeResponse.js';
 import type { StoredSession } from './sessionStore.js';
-import { LINGER_MS, SharedDownload, type Fallback, type Progress } from './sharedDownload.js';
-import { useStored, type StoredSource } from './useStored.js';
+import { SharedDownload, type Fallback, type Progress } from './sharedDownload.js';
+import { useStored, type StoredSource, type UseStoredContext } from './useStored.js';
 
 /**
  * Which requests the media store serves, and how. A download (not a thumbnail) joins the
@@ -17,8 +17,9 @@ import { useStored, type StoredSource } from './useStored.js';
  * passed on as before; one that ignores it answers 200 with the whole file, which becomes the
  * one shared download that every later range of that file reads from.
  *
- * What is kept, and for how long, the server decides (freshness.ts): a `no-store` file is held
- * in memory for its view only; a stored file past its freshness is asked about first (useStored.ts).
+ * What is kept, and for how long, the server decides (freshness.ts): a `no-store` file's download
+ * keeps its bytes in memory, for the requests that read it while it runs, and lets them go with
+ * it; a stored file past its freshness is asked about first (useStored.ts).
  */
 
 export interface StoreContext {
@@ -31,8 +32,8 @@ export interface StoreContext {
   bodyIdleMs?: number;
   /** How long a recheck may take before stored bytes are served anyway (tests shorten it). */
   recheckTimeoutMs?: number;
-  /** Files whose recheck found no server, by store key: until when they are served without asking again. */
-  unreachable: Map<string, number>;
+  /** Stale files asked about lately, by store key (see useStored). */
+  asked: UseStoredContext['asked'];
   /** Reports a download's progress to the session's pages that asked for diagnostics. */
   progress?: (file: FileRequest, progress: Progress) => void;
 }
@@ -182,7 +183,6 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
     file: record,
     busy,
     idleMs: ctx.bodyIdleMs,
-    holdMs: rule.store ? undefined : LINGER_MS,
     onProgress: (progress) => ctx.progress?.(request, progress),
     onEnd: () => {
       if (ctx.downloads.get(key) === download) ctx.downloads.delete(key);

@@ -9,7 +9,7 @@ import type { MediaWorkerState } from './createMediaRoute.js';
 /** Stops the session's downloads: their bytes, arriving later, would come back after a clear. */
 function stopDownloads(state: MediaWorkerState, sessionId: string): void {
   for (const [key, download] of state.downloads) if (key.startsWith(`${sessionId} `)) download.stop();
-  for (const key of state.unreachable.keys()) if (key.startsWith(`${sessionId} `)) state.unreachable.delete(key);
+  for (const key of state.asked.keys()) if (key.startsWith(`${sessionId} `)) state.asked.delete(key);
 }
 
 export async function storeUsage(state: MediaWorkerState, sessionId: string): Promise<StoreUsage> {

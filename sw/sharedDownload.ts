@@ -29,14 +29,8 @@ export interface DownloadOptions {
   /** Files being downloaded now, which eviction must leave alone. */
   busy: () => ReadonlySet<string>;
   onProgress?: (progress: Progress) => void;
-  /** Called once the download has ended, however it ended (or, with holdMs, once it is let go). */
+  /** Called once the download has ended, however it ended. */
   onEnd?: () => void;
-  /**
-   * For bytes held in memory alone: once the whole file has arrived, the download stays (joinable
-   * by new requests, a seek or a replay) until nobody has read it for this long; then onEnd, and
-   * the bytes are let go. Without it a finished download ends at once (the store keeps its bytes).
-   */
-  holdMs?: number;
   lingerMs?: number;
   /** How long the upstream body may send nothing before the download fails. */
   idleMs?: number;
@@ -58,7 +52,6 @@ export class SharedDownload {
   private readonly queue: ChunkQueue;
   private readers = 0;
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  private holdTimer: ReturnType<typeof setTimeout> | undefined;
   private wake: Array<() => void> = [];
   private upstream: ReadableStreamDefaultReader<Uint8Array> | undefined;
   private lastProgress = 0;
@@ -138,11 +131,9 @@ export class SharedDownload {
       open = false;
       this.readers -= 1;
       this.lingerIfUnread();
-      this.releaseIfUnread();
     };
     this.readers += 1;
     clearTimeout(this.lingerTimer);
-    clearTimeout(this.holdTimer);
     return new ReadableStream<Uint8Array>({
       // Every pull enqueues, closes or errors: a pull that returned with nothing would never be
       // called again, and the element would wait for ever.
@@ -185,7 +176,6 @@ export class SharedDownload {
 
   /** Stops the download now (sign-out, a failed check); `finished` settles once its last write has. */
   stop(): void {
-    if (this.state === 'done' && this.options.holdMs !== undefined) this.release();
     if (this.state !== 'running') return;
     this.end('stopped');
   }
@@ -269,21 +259,6 @@ export class SharedDownload {
     }, this.options.lingerMs ?? LINGER_MS);
   }
 
-  /** A finished download held in memory is let go once nobody has read it for holdMs. */
-  private releaseIfUnread(): void {
-    if (this.readers > 0 || this.state !== 'done' || this.options.holdMs === undefined) return;
-    clearTimeout(this.holdTimer);
-    this.holdTimer = setTimeout(() => {
-      if (this.readers === 0) this.release();
-    }, this.options.holdMs);
-  }
-
-  private release(): void {
-    clearTimeout(this.holdTimer);
-    this.options.onEnd?.();
-    void this.options.store.deleteCopy(this.key, this.file.generation);
-  }
-
   private end(state: State): void {
     if (this.state === 'done' || this.state === 'stopped' || this.state === 'failed') return;
     this.state = state;
@@ -293,8 +268,7 @@ export class SharedDownload {
     this.queue.clear();
     this.reportProgress(true);
     this.notify();
-    if (state === 'done' && this.options.holdMs !== undefined) this.releaseIfUnread();
-    else this.options.onEnd?.();
+    this.options.onEnd?.();
     if (!this.pumping) this.finish();
   }
 

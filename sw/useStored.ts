@@ -24,15 +24,17 @@ export type StoredUse =
 export interface UseStoredContext {
   store: MediaStore;
   recheckTimeoutMs?: number;
-  /** Files whose recheck found no server, by store key: until when they are served without asking again. */
-  unreachable: Map<string, number>;
+  /** Stale files asked about lately, by store key: until when the answer stands, and how it is reported. */
+  asked: Map<string, { until: number; source: StoredSource }>;
 }
 
 /**
- * After a recheck that found no server, the file is served without asking again for this long:
- * a video asks for many ranges, and each must not wait out a recheck of its own.
+ * A recheck's answer stands this long for the file (a video asks for many ranges while it plays,
+ * and each must not wait for a question of its own): a yes for the ranges of one play, even where
+ * the server said `no-cache`; no answer for longer, so that an offline replay is not held up.
  */
-export const UNREACHABLE_RETRY_MS = 30_000;
+export const CONFIRMED_FOR_MS = 10_000;
+export const UNREACHABLE_FOR_MS = 30_000;
 
 const notRevalidated = () =>
   new Response(
@@ -47,10 +49,11 @@ export async function useStored(ctx: UseStoredContext, file: StoredFile, ask: As
     return { use: 'serve', file: ctx.store.peek(file.key) ?? file, source };
   };
   if (isFresh(file, now, await ctx.store.maxAgeMs(file.sessionId))) return serve('store-fresh');
-  if ((ctx.unreachable.get(file.key) ?? 0) > now && !file.mustRevalidate) return serve('store-stale');
+  const asked = ctx.asked.get(file.key);
+  if (asked && asked.until > now && !(asked.source === 'store-stale' && file.mustRevalidate)) return serve(asked.source);
 
   const answer = await recheck(ask, ctx.recheckTimeoutMs);
-  if (answer.verdict !== 'unreachable') ctx.unreachable.delete(file.key);
+  ctx.asked.delete(file.key);
   switch (answer.verdict) {
     case 'served':
       if (!answer.rule.store) {
@@ -58,6 +61,7 @@ export async function useStored(ctx: UseStoredContext, file: StoredFile, ask: As
         return { use: 'download' };
       }
       ctx.store.renew(file.key, file.generation, { checkedAt: Date.now(), freshMs: answer.rule.freshMs, mustRevalidate: answer.rule.mustRevalidate });
+      ctx.asked.set(file.key, { until: Date.now() + CONFIRMED_FOR_MS, source: 'store-rechecked' });
       return serve('store-rechecked');
     case 'removed':
       await ctx.store.deleteCopy(file.key, file.generation);
@@ -66,7 +70,7 @@ export async function useStored(ctx: UseStoredContext, file: StoredFile, ask: As
       return { use: 'answer', response: answer.response };
     case 'unreachable':
       if (file.mustRevalidate) return { use: 'answer', response: notRevalidated() };
-      ctx.unreachable.set(file.key, now + UNREACHABLE_RETRY_MS);
+      ctx.asked.set(file.key, { until: Date.now() + UNREACHABLE_FOR_MS, source: 'store-stale' });
       return serve('store-stale');
   }
 }

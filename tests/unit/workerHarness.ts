@@ -58,7 +58,7 @@ export function setup(options: { versions?: string[]; route?: Route; ask?: (clie
     store: new MediaStore({ chunkBytes: 4, quota: async () => undefined }),
     downloads: new Map(),
     opening: new Map(),
-    unreachable: new Map(),
+    asked: new Map(),
     keys: new EncryptionKeys(ask),
     verified: new Map(),
   };
