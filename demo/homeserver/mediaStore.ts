@@ -34,6 +34,8 @@ const UNUSED_MEDIA_LIFETIME_MS = 24 * 60 * 60 * 1000;
 export class MediaStore {
   private readonly media = new Map<string, StoredMedia>();
   private readonly pending = new Map<string, PendingMedia>();
+  /** Media a moderator removed, with the status downloads get now (404 deleted or quarantined, 403, 410). */
+  private readonly withheld = new Map<string, 403 | 404 | 410>();
 
   constructor(
     readonly serverName: string,
@@ -99,6 +101,18 @@ export class MediaStore {
     const uploaded = this.media.get(mediaId);
     if (!uploaded) throw new MatrixError(504, 'M_NOT_YET_UPLOADED', 'Media has not been uploaded yet');
     return uploaded;
+  }
+
+  /** Makes downloads of `mediaId` answer `status` from now on, as Synapse's quarantine or deletion does (404). */
+  withhold(mediaId: string, status: 403 | 404 | 410 = 404): void {
+    this.withheld.set(mediaId, status);
+  }
+
+  /** What a download of `mediaId` answers instead of its bytes, if it was removed. */
+  removal(mediaId: string): MatrixError | undefined {
+    const status = this.withheld.get(mediaId);
+    if (status === undefined) return undefined;
+    return status === 403 ? new MatrixError(403, 'M_FORBIDDEN', 'You may not see this media') : new MatrixError(status, 'M_NOT_FOUND', 'Not found');
   }
 
   list(): StoredMedia[] {

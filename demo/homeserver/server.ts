@@ -54,6 +54,8 @@ export interface HomeserverConfig {
    * second download" set `no-cache`, so that the browser's HTTP cache cannot hide a missing store.
    */
   mediaCacheControl: string;
+  /** Media requests get their connection closed without an answer (a server that cannot be reached). */
+  dropMediaConnections: boolean;
 }
 
 export interface HomeserverOptions extends Partial<HomeserverConfig> {
@@ -114,6 +116,8 @@ export interface Homeserver {
   register(username: string, password: string): string;
   /** Stores media as an upload would and returns its mxc URI. */
   addMedia(data: Buffer, contentType: string, fileName?: string): string;
+  /** Removes media as a moderator does: downloads of `mxc` answer `status` from now on (404: deleted or quarantined). */
+  removeMedia(mxc: string, status?: 403 | 404 | 410): void;
   close(): Promise<void>;
 }
 
@@ -148,6 +152,7 @@ export function defaultConfig(options: Partial<HomeserverConfig> = {}): Homeserv
     maxServedBytes: 0,
     accessTokenLifetimeMs: 0,
     mediaCacheControl: 'public,max-age=86400,s-maxage=0,proxy-revalidate',
+    dropMediaConnections: false,
     ...options,
   };
 }
@@ -223,6 +228,8 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     if (server !== serverName) throw new MatrixError(502, 'M_UNKNOWN', 'Failed to fetch remote media');
     const requested = Number(url.searchParams.get('timeout_ms') ?? DEFAULT_TIMEOUT_MS);
     const timeoutMs = Number.isFinite(requested) && requested >= 0 ? Math.min(requested, config.maxUploadWaitMs) : DEFAULT_TIMEOUT_MS;
+    const removed = store.removal(mediaId);
+    if (removed) throw removed;
     const item = await store.get(mediaId, timeoutMs);
     // The freeze: legacy endpoints answer as if media uploaded after it did not exist.
     if (!item || (legacy && item.frozen)) throw new MatrixError(404, 'M_NOT_FOUND', 'Not found');
@@ -234,6 +241,10 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
 
   /** Faults the tests switch on, applied to media requests before anything else. */
   function injectFaults(res: ServerResponse): boolean {
+    if (config.dropMediaConnections) {
+      res.socket?.destroy();
+      return true;
+    }
     if (config.hang) {
       hungResponses.add(res);
       res.on('close', () => hungResponses.delete(res));
@@ -491,6 +502,7 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     accounts,
     media: store,
     register: (username, password) => accounts.register(username, password).access_token,
+    removeMedia: (mxc, status) => store.withhold(mxc.split('/').pop()!, status),
     addMedia: (data, contentType, fileName) => store.add(data, contentType, fileName, '@seed:' + serverName, config.freezeNewMedia).mxc,
     close: async () => {
       for (const server of [homeserver, cdn]) {

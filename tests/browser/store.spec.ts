@@ -1,10 +1,12 @@
 import type { Page } from '@playwright/test';
 import { PLAY_AND_SEEK, storeContents, storeScenarios, untilStored, VIDEO } from '../scenarios/store.js';
+import { storeRuleScenarios } from '../scenarios/storeRules.js';
 import { expect, register, test } from './fixtures.js';
 import { pageDriver } from './pageDriver.js';
 import { runScenarios } from './runScenarios.js';
 
 runScenarios('each file downloaded once', storeScenarios);
+runScenarios('the store follows the server and the app', storeRuleScenarios);
 
 // A homeserver that ignores Range, as Synapse does, and says no-cache, so that only the worker's
 // store can spare a second download.

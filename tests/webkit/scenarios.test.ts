@@ -5,6 +5,7 @@ import { startAppServer, type AppServer } from '../browser/appServer.js';
 import { crossOriginScenarios } from '../scenarios/crossorigin.js';
 import { encryptedScenarios } from '../scenarios/encrypted.js';
 import { storeScenarios } from '../scenarios/store.js';
+import { storeRuleScenarios } from '../scenarios/storeRules.js';
 import { takeoverScenarios, type Scenario } from '../scenarios/takeover.js';
 import { startWebKitDriver, webkitDriver, type WebKitDriver, type WebKitSession } from './webdriver.js';
 
@@ -55,5 +56,6 @@ function runScenarios(title: string, scenarios: Scenario[]): void {
 
 runScenarios('adopted by a client that already has a worker', takeoverScenarios);
 runScenarios('each file downloaded once', storeScenarios);
+runScenarios('the store follows the server and the app', storeRuleScenarios);
 runScenarios('encrypted attachments, decrypted in the worker', encryptedScenarios);
 runScenarios('media elements and the crossorigin attribute', crossOriginScenarios);
