@@ -7,14 +7,14 @@ import { createHmac } from 'node:crypto';
  * child process to stop when the tests end.
  */
 
-/** Creates a user through `/_synapse/admin/v1/register` (HMAC-SHA1 of nonce, name, password); returns its access token. */
-export async function registerWithSharedSecret(url: string, secret: string, username: string, password: string, server: string): Promise<string> {
+/** Creates a user through `/_synapse/admin/v1/register` (HMAC-SHA1 of nonce, name, password, admin flag); returns its access token. */
+export async function registerWithSharedSecret(url: string, secret: string, username: string, password: string, server: string, admin = false): Promise<string> {
   const { nonce } = (await (await fetch(`${url}/_synapse/admin/v1/register`)).json()) as { nonce: string };
-  const mac = createHmac('sha1', secret).update(`${nonce}\0${username}\0${password}\0notadmin`).digest('hex');
+  const mac = createHmac('sha1', secret).update(`${nonce}\0${username}\0${password}\0${admin ? 'admin' : 'notadmin'}`).digest('hex');
   const response = await fetch(`${url}/_synapse/admin/v1/register`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ nonce, username, password, admin: false, mac }),
+    body: JSON.stringify({ nonce, username, password, admin, mac }),
   });
   const body = (await response.json()) as { access_token?: string; error?: string };
   if (!response.ok || !body.access_token) throw new Error(`registering ${username} on ${server} failed: ${body.error ?? response.status}`);

@@ -40,7 +40,7 @@ const rangedFetch = (d: PageDriver, src: string) =>
 const VIDEO_SAMPLES = [0.05, 0.5, 0.95].map((at) => VIDEO.subarray(Math.floor(VIDEO.length * at), Math.floor(VIDEO.length * at) + 64).toString('latin1'));
 
 /** Asserts that no IndexedDB database and no Cache Storage entry of the origin holds any of the video's bytes. */
-async function assertNothingOfTheVideoStored(d: PageDriver, why: string): Promise<void> {
+export async function assertNothingOfTheVideoStored(d: PageDriver, why: string): Promise<void> {
   const stored = await everythingStored(d);
   assert.ok(stored.length > 0, "the scan read the origin's databases (the worker's sessions at least)");
   VIDEO_SAMPLES.forEach((sample, i) => assert.ok(!stored.includes(sample), `${why}: sample ${i} of the video found in the origin's storage`));

@@ -104,6 +104,8 @@ export interface Synapse {
   readLog(): string;
   /** Creates a user through the shared-secret admin API (not rate-limited) and returns its access token. */
   register(username: string, password: string): Promise<string>;
+  /** The same, for a server admin (who may quarantine media). */
+  registerAdmin(username: string, password: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -181,6 +183,7 @@ export async function startSynapse(): Promise<Synapse> {
     url,
     readLog: () => readFileSync(logFile, 'utf8'),
     register: (username, password) => registerWithSharedSecret(url, SHARED_SECRET, username, password, 'Synapse'),
+    registerAdmin: (username, password) => registerWithSharedSecret(url, SHARED_SECRET, username, password, 'Synapse', true),
     async stop() {
       process.off('exit', killOnExit);
       await stopProcess(child);
