@@ -118,6 +118,24 @@ function link(href: string, text: string, newTab: boolean): HTMLAnchorElement {
   return a;
 }
 
+const megabytes = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** Shows what the worker's store holds for the session, against its limit. */
+async function showStoreUsage(): Promise<void> {
+  if (!worker) return;
+  const { files, bytes, limitBytes } = await worker.storeUsage();
+  $('#store-usage').textContent = `${files} ${files === 1 ? 'file' : 'files'}, ${megabytes(bytes)} of ${megabytes(limitBytes)}`;
+}
+
+/** Where a request's bytes came from, in words (DiagnosticEntry.source). */
+const SOURCES: Record<NonNullable<DiagnosticEntry['source']>, string> = {
+  'store-fresh': 'from the store',
+  'store-rechecked': 'from the store, after asking the homeserver',
+  'store-stale': 'from the store, homeserver unreachable',
+  network: 'from the network',
+  both: 'from the store and the network',
+};
+
 async function renderMedia(): Promise<void> {
   if (!worker || !account) return;
   const { homeserver } = account;
@@ -177,7 +195,9 @@ async function renderMedia(): Promise<void> {
       progress.loaded === progress.total
         ? `${(progress.total / 1e6).toFixed(1)} MB downloaded once and kept by the worker: seeks and replays send nothing more`
         : `${(progress.loaded / 1e6).toFixed(1)} of ${(progress.total / 1e6).toFixed(1)} MB downloaded`;
+    if (progress.loaded === progress.total) void showStoreUsage();
   });
+  await showStoreUsage();
 
   const files = $('#files');
   files.replaceChildren();
@@ -201,6 +221,7 @@ function showDiagnostic(entry: DiagnosticEntry): void {
   for (const [text, title] of [
     [path(entry.url), entry.url],
     [entry.upstreamUrl ? `${path(entry.upstreamUrl)} (${entry.outcome})` : entry.outcome, entry.upstreamUrl ?? ''],
+    [entry.source ? SOURCES[entry.source] : '—', ''],
     [entry.error ?? String(entry.status), ''],
     [entry.bytes === null ? '—' : entry.bytes.toLocaleString(), ''],
     [String(Math.round(entry.durationMs)), ''],
@@ -287,6 +308,17 @@ $('#reload-media').addEventListener(
       url.searchParams.set('demo_reload', String(Date.now()));
       img.src = url.href;
     }
+  }),
+);
+
+$('#clear-store').addEventListener(
+  'click',
+  act(async () => {
+    if (!worker) return;
+    await worker.clearStore();
+    await showStoreUsage();
+    for (const id of ['video', 'encrypted-video']) $(`#${id}-progress-text`).textContent = 'not stored: the next play downloads it again';
+    say('The worker deleted every stored file of this session; media keeps loading, from the homeserver.');
   }),
 );
 

@@ -111,6 +111,14 @@ test('the demo signs in and shows every kind of media through the worker', async
   expect(encrypted.src).toContain('/matrix-media-sw/');
   await expect(page.locator('#encrypted-video-progress-text')).toContainText('downloaded once and kept by the worker', { timeout: 15_000 });
 
+  // The store's usage sits next to the progress bars: both videos (1.97 MB each, the second as
+  // ciphertext), stored whole; "Clear stored media" empties it.
+  await expect(page.locator('#store-usage')).toHaveText(/^2 files, 3\.9 MB of \d+\.\d MB$/, { timeout: 15_000 });
+  await page.click('#clear-store');
+  await expect(page.locator('#store-usage')).toHaveText(/^0 files, 0\.0 MB of /);
+  await expect(page.locator('#message')).toContainText('deleted every stored file');
+  await expect(page.locator('#requests tbody')).toContainText('from the network');
+
   // A file link opened in a new tab goes through the worker, as the user's click would.
   const [tab] = await Promise.all([context.waitForEvent('page'), page.locator('#files li', { hasText: 'mountains.jpg' }).getByText('open in a new tab').click()]);
   await tab.waitForLoadState();
