@@ -3,7 +3,7 @@ import { encryptAttachment } from 'matrix-encrypt-attachment';
 import { startHomeserver, type Homeserver } from '../demo/homeserver/server.js';
 import type { EncryptedFile } from '../src/encryptedFile.js';
 import type { AppServer } from '../tests/browser/appServer.js';
-import type { Stat } from './report.js';
+import type { Stat } from './stat.js';
 import { workerTarget } from './workerHeap.js';
 
 /**

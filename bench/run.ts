@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { encodePng } from '../demo/homeserver/png.js';
 import { startHomeserver, type Homeserver } from '../demo/homeserver/server.js';
 import { startAppServer, type AppServer } from '../tests/browser/appServer.js';
-import { renderReport, type BenchResults, type Stat } from './report.js';
+import { renderReport, type BenchResults } from './report.js';
+import { stat } from './stat.js';
 import { largeVideo } from './video.js';
 import { encryptedRuns } from './encryptedRuns.js';
 import { VIDEO_STRATEGIES, videoRun, type VideoStrategy } from './videoRuns.js';
@@ -42,13 +43,6 @@ export const GALLERY_STRATEGIES = {
   f: 'ideal worker: hard-coded token, URL swap only',
 } as const;
 type Strategy = keyof typeof GALLERY_STRATEGIES;
-
-function stat(values: number[]): Stat {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { median, min: sorted[0]!, max: sorted.at(-1)!, n: values.length };
-}
 
 /** A ~20 KB PNG: random pixels do not compress, so the size is what it says. */
 function noisyPng(seed: number): Buffer {
@@ -194,11 +188,14 @@ async function main(): Promise<void> {
       await videoRun(browser, 'Chromium', app, true, videoData, all, videoReps, stat),
       await videoRun(browser, 'Chromium', app, false, videoData, all, videoReps, stat),
       // Loopback outruns the worker's store; a fast real link (800 Mbit/s) does not.
-      await videoRun(browser, 'Chromium', app, false, videoData, ['c', 'direct'], videoReps, stat, LINK_BYTES_PER_SECOND),
+      await videoRun(browser, 'Chromium', app, false, videoData, ['c', 'direct'], videoReps, stat, { bytesPerSecond: LINK_BYTES_PER_SECOND }),
+      // The replay once the server's max-age has run out: the worker asks before it serves its copy.
+      await videoRun(browser, 'Chromium', app, false, videoData, ['c', 'direct'], videoReps, stat, { staleReplay: true }),
     ];
     const firefoxBrowser = await firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr' } as Parameters<typeof firefox.launch>[0]);
     try {
       videoResults.push(await videoRun(firefoxBrowser, 'Firefox', app, false, videoData, all, videoReps, stat));
+      videoResults.push(await videoRun(firefoxBrowser, 'Firefox', app, false, videoData, ['c', 'direct'], videoReps, stat, { staleReplay: true }));
     } finally {
       await firefoxBrowser.close();
     }

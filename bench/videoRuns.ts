@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { startHomeserver, type Homeserver } from '../demo/homeserver/server.js';
 import type { AppServer } from '../tests/browser/appServer.js';
-import type { Stat } from './report.js';
+import type { Stat } from './stat.js';
 
 /**
  * The video part of the benchmark: open a video, seek to 90 %, let every download end, reload
@@ -36,8 +36,9 @@ export interface VideoRow {
   seekShare: number;
   /** Bytes sent for the first play and seek, every download run to its end. */
   firstBytes: Stat;
-  /** After a reload: bytes sent, and the seek's time. */
+  /** After a reload: bytes sent (GET and HEAD), the time to the first frame, and the seek's time. */
   replayBytes: Stat;
+  replayFirstFrameMs: Stat;
   replaySeekMs: Stat;
   /** First play, seek, reload, play and seek again. */
   sentInAll: Stat;
@@ -50,6 +51,8 @@ export interface VideoRun {
   rangeSupport: boolean;
   /** The homeserver's sending rate, as over a real link; absent: loopback, as fast as it goes. */
   bytesPerSecond?: number;
+  /** The server sent `max-age=1` and the replay came after it ran out: the worker asks before serving its copy. */
+  staleReplay?: boolean;
   fileBytes: number;
   rows: Partial<Record<VideoStrategy, VideoRow>>;
 }
@@ -58,6 +61,8 @@ type StatOf = (values: number[]) => Stat;
 
 const mediaGets = (hs: Homeserver, from: number, to = hs.log.length) =>
   hs.log.slice(from, to).filter((r) => r.method === 'GET' && r.path.includes('/media/'));
+/** GETs and HEADs: a stale file's recheck is a HEAD. */
+const mediaAsks = (hs: Homeserver, from: number) => hs.log.slice(from).filter((r) => (r.method === 'GET' || r.method === 'HEAD') && r.path.includes('/media/'));
 const sum = (entries: Array<{ bytes: number }>) => entries.reduce((total, r) => total + r.bytes, 0);
 
 /**
@@ -77,6 +82,13 @@ async function openBenchPage(page: Page, app: AppServer): Promise<void> {
   await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
 }
 
+export interface VideoRunOptions {
+  /** The homeserver's sending rate (bytes per second); absent: loopback speed. */
+  bytesPerSecond?: number;
+  /** Serve the video with `max-age=1` and reload only after it ran out. */
+  staleReplay?: boolean;
+}
+
 export async function videoRun(
   browser: Browser,
   engine: string,
@@ -86,9 +98,14 @@ export async function videoRun(
   strategies: VideoStrategy[],
   reps: number,
   stat: StatOf,
-  bytesPerSecond = 0,
+  { bytesPerSecond = 0, staleReplay = false }: VideoRunOptions = {},
 ): Promise<VideoRun> {
-  const hs = await startHomeserver({ rangeSupport, freezeNewMedia: false, mediaBytesPerSecond: bytesPerSecond });
+  const hs = await startHomeserver({
+    rangeSupport,
+    freezeNewMedia: false,
+    mediaBytesPerSecond: bytesPerSecond,
+    ...(staleReplay ? { mediaCacheControl: 'public, max-age=1' } : {}),
+  });
   try {
     const token = hs.register('bench', 'pw');
     const mxc = hs.addMedia(data, 'video/webm', 'big.webm');
@@ -96,7 +113,7 @@ export async function videoRun(
     const rows: VideoRun['rows'] = {};
     for (const key of strategies) {
       const [setup] = VIDEO_STRATEGIES[key];
-      const values = { metadata: [] as number[], seek: [] as number[], reached: [] as number[], seekBytes: [] as number[], first: [] as number[], replay: [] as number[], replaySeek: [] as number[], all: [] as number[] };
+      const values = { metadata: [] as number[], seek: [] as number[], reached: [] as number[], seekBytes: [] as number[], first: [] as number[], replay: [] as number[], replayFirstFrame: [] as number[], replaySeek: [] as number[], all: [] as number[] };
       const errors: string[] = [];
       for (let rep = 0; rep < reps; rep++) {
         // A fresh profile per repetition: its own HTTP cache, worker and store.
@@ -107,6 +124,7 @@ export async function videoRun(
         const from = hs.log.length;
         const first = await page.evaluate(([u, to]) => (window as any).videoSeek(u, to), [url, SEEK_TO] as const);
         await settle(hs);
+        if (staleReplay) await new Promise((r) => setTimeout(r, 1_100));
         const reloadAt = hs.log.length;
         await openBenchPage(page, app);
         await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), [setup, hs.url, token] as const);
@@ -121,7 +139,8 @@ export async function videoRun(
         values.reached.push(first.reached ?? NaN);
         values.seekBytes.push(sum(mediaGets(hs, from, reloadAt).filter((r) => r.time >= first.seekAt)));
         values.first.push(sum(mediaGets(hs, from, reloadAt)));
-        values.replay.push(sum(mediaGets(hs, reloadAt)));
+        values.replay.push(sum(mediaAsks(hs, reloadAt)));
+        values.replayFirstFrame.push(replay.firstFrameMs);
         values.replaySeek.push(replay.seekMs);
         values.all.push(sum(mediaGets(hs, from)));
       }
@@ -137,11 +156,12 @@ export async function videoRun(
         seekShare: seekBytes.median / data.length,
         firstBytes: stat(values.first),
         replayBytes: stat(values.replay),
+        replayFirstFrameMs: times(values.replayFirstFrame),
         replaySeekMs: times(values.replaySeek),
         sentInAll: stat(values.all),
       };
     }
-    return { engine, rangeSupport, ...(bytesPerSecond > 0 ? { bytesPerSecond } : {}), fileBytes: data.length, rows };
+    return { engine, rangeSupport, ...(bytesPerSecond > 0 ? { bytesPerSecond } : {}), ...(staleReplay ? { staleReplay } : {}), fileBytes: data.length, rows };
   } finally {
     await hs.close();
   }
