@@ -2,7 +2,7 @@
  * `npx tsx bench/hashThroughput.ts`: which incremental SHA-256 the worker hashes encrypted
  * attachments with while they download (WebCrypto's digest is one-shot: it needs the whole file
  * in memory). Each candidate hashes 64 MiB in 1 MiB pieces in a module worker, in Chromium and
- * Firefox; WebCrypto's one-shot digest is the reference. The choice is in sw/verifyHash.ts.
+ * Firefox; WebCrypto's one-shot digest is the reference. The choice is in sw/encrypted/verifyHash.ts.
  */
 import { resolve } from 'node:path';
 import { startAppServer } from '../tests/browser/appServer.js';

@@ -4,7 +4,7 @@
  * in IndexedDB (one transaction per chunk, chunk and file record together, then four per
  * transaction, as bytes and as Blobs) and in Cache Storage
  * (one Response per chunk), inside a dedicated worker, in Chromium and Firefox. Prints MiB/s and
- * milliseconds; the choice and its reasons are in sw/mediaStore.ts.
+ * milliseconds; the choice and its reasons are in sw/store/mediaStore.ts.
  */
 import { resolve } from 'node:path';
 import { startAppServer } from '../tests/browser/appServer.js';

@@ -2,7 +2,7 @@ import { BlobMediaLoader } from './blobFallback.js';
 import { checkEncryptedFile } from './encryptedFile.js';
 import { MediaSwError } from './MediaSwError.js';
 import { checkEncryptedMediaOptions } from './mediaUrl.js';
-import type { MediaWorker, RegisterMediaWorkerOptions } from './registerMediaWorker.js';
+import type { MediaWorker, RegisterMediaWorkerOptions } from './mediaWorker.js';
 
 /** The handle `registerMediaWorker` returns in blob mode (`fallback: 'blob'`), where no worker can run. */
 export function blobModeHandle(options: RegisterMediaWorkerOptions, homeserverUrl: string, reason: string): MediaWorker {

@@ -8,6 +8,7 @@
 
 import { checkEncryptedFile, type EncryptedFile } from './encryptedFile.js';
 import { parseMimeType } from './mimeType.js';
+import type { MediaSwErrorCode } from './MediaSwError.js';
 
 /** The package version; the worker reports its own in every acknowledgement. */
 export const PROTOCOL_VERSION = '0.1.0';
@@ -227,19 +228,6 @@ export interface ErrorReply {
 }
 export type Reply = AckReply | SessionReply | RefreshReply | KeyReply | StoreUsageReply | ErrorReply;
 
-/** Stable codes of `MediaSwError`; tests and callers branch on these, never on the prose. */
-export type MediaSwErrorCode =
-  | 'insecure-context'
-  | 'unsupported'
-  | 'registration-failed'
-  | 'not-controlled'
-  | 'no-acknowledgement'
-  | 'invalid-options'
-  | 'invalid-mxc'
-  | 'signed-out'
-  | 'bad-message'
-  | 'invalid-encrypted-file'
-  | 'load-failed';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;

@@ -1,16 +1,16 @@
 /// <reference lib="webworker" />
 import { Route } from 'workbox-routing';
-import { askClient, clientInfo } from './askClient.js';
-import { classifyMediaUrl, type MediaRequest } from './classifyMediaUrl.js';
+import { askClient, clientInfo } from './session/askClient.js';
+import { classifyMediaUrl, type MediaRequest } from './routing/classifyMediaUrl.js';
 import { Diagnostics, newTrace } from './diagnostics.js';
-import { SessionFinder } from './findSession.js';
+import { SessionFinder } from './session/findSession.js';
 import { handleMediaRequest, type MediaHandlerContext } from './handleMediaRequest.js';
-import { EncryptionKeys } from './encryptionKeys.js';
-import { MediaStore } from './mediaStore.js';
-import { SessionStore } from './sessionStore.js';
-import { TokenRefresher } from './TokenRefresher.js';
-import { VersionsCache } from './versionsCache.js';
-import type { CheckedFile } from './verifyHash.js';
+import { EncryptionKeys } from './encrypted/encryptionKeys.js';
+import { MediaStore } from './store/mediaStore.js';
+import { SessionStore } from './session/sessionStore.js';
+import { TokenRefresher } from './session/TokenRefresher.js';
+import { VersionsCache } from './session/versionsCache.js';
+import type { CheckedFile } from './encrypted/verifyHash.js';
 
 declare let self: ServiceWorkerGlobalScope;
 

@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 import type { DiagnosticEntry, DownloadProgress, WorkerToPageMessage } from '../src/protocol.js';
-import { withoutAccessToken as reportableUrl } from './upstreamUrl.js';
+import { withoutAccessToken as reportableUrl } from './routing/upstreamUrl.js';
 
 declare let self: ServiceWorkerGlobalScope;
 

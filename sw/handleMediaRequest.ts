@@ -1,16 +1,16 @@
-import type { HomeserverMediaRequest, LocalMediaRequest, MediaRequest } from './classifyMediaUrl.js';
+import type { HomeserverMediaRequest, LocalMediaRequest, MediaRequest } from './routing/classifyMediaUrl.js';
 import type { RequestTrace } from './diagnostics.js';
-import { FORBIDDEN, type SessionFinder } from './findSession.js';
-import { toLocalResponse } from './localResponse.js';
-import { emulateRange } from './rangeResponse.js';
-import { retryDelay, uploadWaitOf } from './retryPolicy.js';
-import type { StoredSession } from './sessionStore.js';
-import type { TokenRefresher } from './TokenRefresher.js';
-import { authenticatedUrl, legacyUrl, unauthenticatedUrl, withoutAccessToken } from './upstreamUrl.js';
-import { fetchWithTimeout, RESPONSE_HEADERS_TIMEOUT_MS } from './upstreamRequest.js';
-import type { VersionsCache } from './versionsCache.js';
-import { encryptedResponse, serveEncrypted, type EncryptedContext } from './serveEncrypted.js';
-import { serveThroughStore, storeKey } from './serveThroughStore.js';
+import { FORBIDDEN, type SessionFinder } from './session/findSession.js';
+import { toLocalResponse } from './upstream/localResponse.js';
+import { emulateRange } from './upstream/rangeResponse.js';
+import { retryDelay, uploadWaitOf } from './upstream/retryPolicy.js';
+import type { StoredSession } from './session/sessionStore.js';
+import type { TokenRefresher } from './session/TokenRefresher.js';
+import { authenticatedUrl, legacyUrl, unauthenticatedUrl, withoutAccessToken } from './routing/upstreamUrl.js';
+import { fetchWithTimeout, RESPONSE_HEADERS_TIMEOUT_MS } from './upstream/upstreamRequest.js';
+import type { VersionsCache } from './session/versionsCache.js';
+import { encryptedResponse, serveEncrypted, type EncryptedContext } from './encrypted/serveEncrypted.js';
+import { serveThroughStore, storeKey } from './store/serveThroughStore.js';
 
 /** What the media handler needs from the worker; tests pass their own. */
 export interface MediaHandlerContext extends EncryptedContext {

@@ -5,7 +5,7 @@
  * scope needs. Event listeners stay thin; each calls one function.
  */
 import { Router } from 'workbox-routing';
-import { addStaticRoutes } from './staticRoutes.js';
+import { addStaticRoutes } from './routing/staticRoutes.js';
 import { installMatrixMedia } from './workbox.js';
 
 declare let self: ServiceWorkerGlobalScope;

@@ -1,4 +1,4 @@
-import { isInlineContentType } from '../../sw/localResponse.js';
+import { isInlineContentType } from '../../sw/upstream/localResponse.js';
 
 /**
  * The headers a homeserver sends with media, as the spec asks and Synapse does

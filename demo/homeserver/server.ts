@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isValidMediaId, isValidServerName } from '../../src/mxc.js';
-import { parseRangeHeader } from '../../sw/rangeResponse.js';
+import { parseRangeHeader } from '../../sw/upstream/rangeResponse.js';
 import { Accounts } from './accounts.js';
 import { CORS_HEADERS, MatrixError, readBody, readJson, sendError, sendJson } from './http.js';
 import { contentDisposition, servedContentType, SPEC_MEDIA_CSP } from './mediaHeaders.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CORS_BLOCKED_LIFETIME_MS } from '../../sw/versionsCache.js';
+import { CORS_BLOCKED_LIFETIME_MS } from '../../sw/session/versionsCache.js';
 import { HS, KEY, setup, type Route } from './workerHarness.js';
 
 /**

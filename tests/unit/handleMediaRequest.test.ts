@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
+import { classifyMediaUrl } from '../../sw/routing/classifyMediaUrl.js';
 import { newTrace } from '../../sw/diagnostics.js';
 import { handleMediaRequest } from '../../sw/handleMediaRequest.js';
-import { MediaStore } from '../../sw/mediaStore.js';
+import { MediaStore } from '../../sw/store/mediaStore.js';
 import { HS, json, KEY, SCOPE, setup, type Route } from './workerHarness.js';
 
 describe('handleMediaRequest', () => {

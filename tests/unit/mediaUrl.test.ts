@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MediaSwError } from '../../src/MediaSwError.js';
 import { buildEncryptedMediaUrl, buildMediaUrl, checkEncryptedMediaOptions } from '../../src/mediaUrl.js';
-import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
+import { classifyMediaUrl } from '../../sw/routing/classifyMediaUrl.js';
 
 const SCOPE = 'https://app.example/client/';
 

@@ -4,13 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { checkEncryptedFile, encodeBase64, encryptedFileId, type EncryptedFile } from '../../src/encryptedFile.js';
 import { checkEncryptedMediaOptions } from '../../src/mediaUrl.js';
 import { asPageToWorkerMessage, asReply } from '../../src/protocol.js';
-import { askClient, clientInfo, type ClientInfo } from '../../sw/askClient.js';
-import { classifyMediaUrl } from '../../sw/classifyMediaUrl.js';
-import { SessionFinder } from '../../sw/findSession.js';
-import { MediaStore } from '../../sw/mediaStore.js';
-import { networkFallback } from '../../sw/serveThroughStore.js';
-import { SessionStore } from '../../sw/sessionStore.js';
-import { SharedDownload } from '../../sw/sharedDownload.js';
+import { askClient, clientInfo, type ClientInfo } from '../../sw/session/askClient.js';
+import { classifyMediaUrl } from '../../sw/routing/classifyMediaUrl.js';
+import { SessionFinder } from '../../sw/session/findSession.js';
+import { MediaStore } from '../../sw/store/mediaStore.js';
+import { networkFallback } from '../../sw/store/serveThroughStore.js';
+import { SessionStore } from '../../sw/session/sessionStore.js';
+import { SharedDownload } from '../../sw/store/sharedDownload.js';
 import { HS, KEY, setup } from './workerHarness.js';
 
 /**

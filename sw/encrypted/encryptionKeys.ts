@@ -1,0 +1,88 @@
+import { checkEncryptedFile, decodeBase64, encryptedFileId, type EncryptedFile } from '../../src/encryptedFile.js';
+import type { Reply, WorkerToPageMessage } from '../../src/protocol.js';
+import { importAesKey } from './decryptRange.js';
+import type { StoredSession } from '../session/sessionStore.js';
+
+/**
+ * Which keys the worker holds: the attachment keys pages handed it, in memory only, per session.
+ * They are never written to IndexedDB, Cache Storage, a URL, a log or a diagnostic; a worker the
+ * browser stopped has none, and asks the session's pages again (as it does for tokens).
+ */
+
+export interface AttachmentKey {
+  file: EncryptedFile;
+  /** The content type to serve the plaintext as (the event's `info.mimetype`), if known. */
+  mimetype: string | undefined;
+  key: Promise<CryptoKey>;
+  iv: Uint8Array;
+  /** The SHA-256 the ciphertext must have, as raw bytes. */
+  sha256: Uint8Array;
+}
+
+export type AskClient = (clientId: string, message: WorkerToPageMessage, timeoutMs: number) => Promise<Reply | undefined>;
+
+// The page posts a key just before it sets the URL, but the browser may deliver the element's
+// request to the worker first: a key on its way is waited for this long before the page is asked.
+const ARRIVING_MS = 200;
+// A page decoding hundreds of images answers late; an unanswered question costs only this wait.
+const ASK_TIMEOUT_MS = 5_000;
+
+export class EncryptionKeys {
+  private readonly bySession = new Map<string, Map<string, AttachmentKey>>();
+  private readonly arriving = new Map<string, Array<() => void>>();
+
+  constructor(private readonly ask: AskClient) {}
+
+  /** Keeps `file`'s key for session `sessionId`; false when `fileId` is not the file's own id. */
+  add(sessionId: string, fileId: string, file: EncryptedFile, mimetype: string | undefined): boolean {
+    if (encryptedFileId(file) !== fileId) return false;
+    let files = this.bySession.get(sessionId);
+    if (!files) this.bySession.set(sessionId, (files = new Map()));
+    if (!files.has(fileId)) {
+      files.set(fileId, { file, mimetype, key: importAesKey(decodeBase64(file.key.k)!), iv: decodeBase64(file.iv)!, sha256: decodeBase64(file.hashes.sha256)! });
+    }
+    const waiting = this.arriving.get(`${sessionId} ${fileId}`);
+    this.arriving.delete(`${sessionId} ${fileId}`);
+    for (const wake of waiting ?? []) wake();
+    return true;
+  }
+
+  /** Resolves when the key of `fileId` arrives, or after `ms`. */
+  private arrival(sessionId: string, fileId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const id = `${sessionId} ${fileId}`;
+      const waiting = this.arriving.get(id) ?? [];
+      waiting.push(resolve);
+      this.arriving.set(id, waiting);
+      setTimeout(() => {
+        const still = this.arriving.get(id)?.filter((wake) => wake !== resolve) ?? [];
+        if (still.length > 0) this.arriving.set(id, still);
+        else this.arriving.delete(id);
+        resolve();
+      }, ms);
+    });
+  }
+
+  /** The key of `fileId`, asking the session's pages for it when this worker does not hold it. */
+  async find(session: StoredSession, fileId: string): Promise<AttachmentKey | undefined> {
+    const held = () => this.bySession.get(session.id)?.get(fileId);
+    if (held()) return held();
+    await this.arrival(session.id, fileId, ARRIVING_MS);
+    if (held()) return held();
+    for (const clientId of session.clientIds) {
+      const reply = await this.ask(clientId, { type: 'mms/key-request', sessionId: session.id, fileId }, ASK_TIMEOUT_MS);
+      if (reply?.type !== 'mms/key-reply' || reply.file === null) continue;
+      try {
+        if (this.add(session.id, fileId, checkEncryptedFile(reply.file), reply.mimetype ?? undefined)) return held();
+      } catch {
+        // A page that answers with something else is ignored.
+      }
+    }
+    return undefined;
+  }
+
+  /** Forgets every key of a session (sign-out). */
+  forget(sessionId: string): void {
+    this.bySession.delete(sessionId);
+  }
+}

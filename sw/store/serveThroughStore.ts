@@ -1,0 +1,229 @@
+import type { HomeserverMediaRequest, LocalMediaRequest } from '../routing/classifyMediaUrl.js';
+import type { DiagnosticEntry } from '../../src/protocol.js';
+import { keepRuleOf } from './freshness.js';
+import { HeldInMemory, MEMORY_HELD_BYTES } from './heldInMemory.js';
+import type { MediaStore } from './mediaStore.js';
+import { newGeneration, type StoredFile } from './storedFile.js';
+import { emulateRange, parseRangeHeader, sliceStream } from '../upstream/rangeResponse.js';
+import type { StoredSession } from '../session/sessionStore.js';
+import { SharedDownload, type Fallback, type Progress } from './sharedDownload.js';
+import { useStored, type StoredSource, type UseStoredContext } from './useStored.js';
+
+/**
+ * Which requests the media store serves, and how. A download (not a thumbnail) joins the
+ * store when a media element asks for it (WebKit sends no Range, so the request's destination
+ * says so), when anything asks for a range (a video seeking), or when its file is already being
+ * downloaded or stored; images stay with the browser's HTTP cache. The first
+ * ranged request goes upstream with the element's Range: a server that honours it answers 206,
+ * passed on as before; one that ignores it answers 200 with the whole file, which becomes the
+ * one shared download that every later range of that file reads from.
+ *
+ * What is kept, and for how long, the server decides (freshness.ts): a `no-store` file's download
+ * keeps its bytes in memory, for the requests that read it while it runs, and lets them go with
+ * it; a stored file past its freshness is asked about first (useStored.ts).
+ */
+
+export interface StoreContext {
+  store: MediaStore;
+  /** The running download of each file, by store key. */
+  downloads: Map<string, SharedDownload>;
+  /** Files being opened (the store read, the upstream request under way), by store key. */
+  opening: Map<string, Promise<Opened>>;
+  /** How long an upstream body may send nothing before its download fails (tests shorten it). */
+  bodyIdleMs?: number;
+  /** How long a recheck may take before stored bytes are served anyway (tests shorten it). */
+  recheckTimeoutMs?: number;
+  /** Stale files asked about lately, by store key (see useStored). */
+  asked: UseStoredContext['asked'];
+  /** Reports a download's progress to the session's pages that asked for diagnostics. */
+  progress?: (file: FileRequest, progress: Progress) => void;
+}
+
+/** Fetches the file upstream with the session's token, with this Range header (or none); GET unless told. */
+export type FetchUpstream = (range: string | null, method?: 'GET' | 'HEAD') => Promise<Response>;
+
+// Headers worth answering with again from the store.
+const KEPT_HEADERS = ['Content-Type', 'Content-Disposition', 'Last-Modified', 'ETag', 'Cache-Control'];
+
+/** The store key: session, homeserver and media ID. Another session never finds it. */
+export function storeKey(session: StoredSession, media: HomeserverMediaRequest | LocalMediaRequest): string | undefined {
+  if (media.endpoint !== 'download') return undefined;
+  const [, serverName, mediaId] = media.rest.split('/');
+  if (!serverName || !mediaId) return undefined;
+  return `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`;
+}
+
+function contentRangeStart(response: Response): number | undefined {
+  const match = /^bytes (\d+)-\d+\/\d+$/.exec(response.headers.get('Content-Range') ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Bytes that neither the store nor the download will bring come straight from the network. */
+export function networkFallback(fetchUpstream: FetchUpstream, idleMs?: number): Fallback {
+  return async (from, to) => {
+    const response = await fetchUpstream(`bytes=${from}-`);
+    if (!response.body || (response.status !== 200 && response.status !== 206)) throw new TypeError(`The homeserver answered ${response.status}.`);
+    const offset = response.status === 206 ? (contentRangeStart(response) ?? 0) : 0;
+    return sliceStream(response.body, { start: from - offset, end: to - offset }, idleMs);
+  };
+}
+
+/** Answers `rangeHeader` (or the whole file) with bytes of `download`. */
+function respond(download: SharedDownload, headers: Record<string, string>, rangeHeader: string | null, fetchUpstream: FetchUpstream, idleMs: number | undefined): Response {
+  const size = download.size;
+  const range = rangeHeader === null ? undefined : parseRangeHeader(rangeHeader, size);
+  const out = new Headers({ ...headers, 'Accept-Ranges': 'bytes' });
+  if (range === 'unsatisfiable') {
+    out.delete('Content-Type');
+    out.set('Content-Range', `bytes */${size}`);
+    return new Response(null, { status: 416, statusText: 'Range Not Satisfiable', headers: out });
+  }
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  out.set('Content-Length', String(end - start + 1));
+  const body = size === 0 ? null : download.read(start, end, networkFallback(fetchUpstream, idleMs));
+  if (!range) return new Response(body, { status: 200, headers: out });
+  out.set('Content-Range', `bytes ${start}-${end}/${size}`);
+  return new Response(body, { status: 206, statusText: 'Partial Content', headers: out });
+}
+
+/** What the store can do for a file: read it through a shared download, or not keep it at all. */
+export type Opened =
+  | { download: SharedDownload; source: StoredSource | 'network' | 'both' }
+  /** An upstream response the store could not keep (too large, no length, an error, no store, a 206 of the server's own). */
+  | { response: Response; continued: boolean };
+
+export interface FileRequest {
+  key: string;
+  sessionId: string;
+  /** `mxc://server/mediaId`, for progress reports. */
+  mediaName: string;
+}
+
+/** What opening a file's download needs besides the context. */
+export interface OpenRequest {
+  file: FileRequest;
+  /** The range to ask a new file for (the element's), or null. */
+  firstRange: string | null;
+  fetchUpstream: FetchUpstream;
+  /** Keeps the worker alive while the download runs. */
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+/**
+ * The shared download of a file: the running one, one over the bytes stored whole, or a new
+ * one. A new file is asked for with `firstRange` (the element's, so that a server that honours
+ * Range answers just that); a file stored in part, for the rest of it.
+ */
+export async function openDownload(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
+  const { key } = open.file;
+  const joining = (download: SharedDownload): Opened => ({ download, source: download.stored > 0 ? 'both' : 'network' });
+  const running = ctx.downloads.get(key);
+  if (running) return joining(running);
+  // Requests that arrive together (an image shown twice, ranges asked at once) share one
+  // download: without this each would ask upstream before the first one's download existed.
+  const opening = ctx.opening.get(key);
+  if (opening) {
+    const first = await opening.catch(() => undefined);
+    if (first && 'download' in first) return joining(first.download);
+    // The first could not be kept: this request asks for itself.
+  }
+  const started = openNew(ctx, open);
+  ctx.opening.set(key, started);
+  try {
+    return await started;
+  } finally {
+    if (ctx.opening.get(key) === started) ctx.opening.delete(key);
+  }
+}
+
+async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
+  const { file: request, firstRange, fetchUpstream, waitUntil } = open;
+  const { key } = request;
+  const busy = () => new Set(ctx.downloads.keys());
+  let file = await ctx.store.get(key);
+  if (file && file.stored >= file.size) {
+    const stored = await useStored(ctx, file, (method) => fetchUpstream(null, method));
+    if (stored.use === 'serve') return { download: new SharedDownload({ store: ctx.store, file: stored.file, busy }), source: stored.source };
+    if (stored.use === 'answer') return { response: stored.response, continued: false };
+    // The server no longer lets it be kept: it comes from the network as a new file.
+    file = undefined;
+  }
+  const from = file?.stored ?? 0;
+  const response = await fetchUpstream(file ? `bytes=${from}-` : firstRange);
+  const rule = keepRuleOf(response.headers);
+  if (file && ([403, 404, 410].includes(response.status) || ((response.status === 200 || response.status === 206) && !rule.store))) {
+    // The rest of a stored part was asked for: a server that refuses it, or forbids keeping it, ends the part.
+    await ctx.store.deleteCopy(key, file.generation);
+    return { response, continued: false };
+  }
+  const offset = response.status === 206 && file ? contentRangeStart(response) : response.status === 200 ? 0 : undefined;
+  const length = Number(response.headers.get('Content-Length') ?? NaN);
+  const size = file ? file.size : response.status === 200 ? length : undefined;
+  const usable =
+    response.body !== null &&
+    offset !== undefined &&
+    offset <= from &&
+    (response.status !== 200 || length === size) &&
+    size !== undefined &&
+    Number.isFinite(size) &&
+    size > 0 &&
+    (rule.store
+      ? (await ctx.store.ready()) && size <= (await ctx.store.limitBytes(request.sessionId))
+      : size <= MEMORY_HELD_BYTES);
+  if (!usable) return { response, continued: file !== undefined };
+  const headers: Record<string, string> = file?.headers ?? {};
+  if (!file) for (const name of KEPT_HEADERS) {
+    const value = response.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  const checked = { checkedAt: Date.now(), freshMs: rule.freshMs, mustRevalidate: rule.mustRevalidate };
+  if (file) ctx.store.renew(key, file.generation, checked);
+  const record: StoredFile = { ...(file ?? { key, sessionId: request.sessionId, size: size!, stored: 0, headers, lastUsed: Date.now(), generation: newGeneration() }), ...checked };
+  const download: SharedDownload = new SharedDownload({
+    store: rule.store ? ctx.store : new HeldInMemory(ctx.store.chunkBytes),
+    file: record,
+    busy,
+    idleMs: ctx.bodyIdleMs,
+    onProgress: (progress) => ctx.progress?.(request, progress),
+    onEnd: () => {
+      if (ctx.downloads.get(key) === download) ctx.downloads.delete(key);
+    },
+  });
+  ctx.downloads.set(key, download);
+  download.start(response.body!, offset!);
+  waitUntil(download.finished);
+  return { download, source: from > 0 ? 'both' : 'network' };
+}
+
+/**
+ * The store's answer to a request, or undefined when the store has nothing to do with it (the
+ * caller then fetches as usual). `waitUntil` keeps the worker alive while a download runs.
+ */
+export async function serveThroughStore(
+  ctx: StoreContext,
+  request: FileRequest & { rangeHeader: string | null; mediaElement: boolean },
+  /** The request's diagnostics: where its bytes came from. */
+  trace: Pick<DiagnosticEntry, 'source'>,
+  fetchUpstream: FetchUpstream,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Response | undefined> {
+  const { key, rangeHeader } = request;
+  const wanted = rangeHeader !== null || request.mediaElement;
+  // Images: only look in the store when its index is already in memory, never wait for it.
+  if (!wanted && !ctx.downloads.has(key) && !ctx.store.peek(key)) return undefined;
+  const opened = await openDownload(ctx, { file: request, firstRange: rangeHeader, fetchUpstream, waitUntil });
+  if ('download' in opened) {
+    trace.source = opened.source;
+    return respond(opened.download, opened.download.headers, rangeHeader, fetchUpstream, ctx.bodyIdleMs);
+  }
+  trace.source = 'network';
+  if (opened.continued) {
+    // The rest of a stored file could not be had: ask for what the element asked for.
+    void opened.response.body?.cancel();
+    const direct = await fetchUpstream(rangeHeader);
+    return rangeHeader === null ? direct : emulateRange(direct, rangeHeader);
+  }
+  // A server that honours Range answered the element's range itself; anything else that cannot
+  // be stored goes on as before.
+  return rangeHeader === null ? opened.response : emulateRange(opened.response, rangeHeader);
+}

@@ -1,0 +1,289 @@
+import { ChunkQueue, viewOf, type Chunk } from './chunkQueue.js';
+import type { MediaStore } from './mediaStore.js';
+import type { StoredFile } from './storedFile.js';
+import { BODY_IDLE_TIMEOUT_MS, readWithin } from '../upstream/readBody.js';
+
+/**
+ * One download, many readers. The homeserver ignores Range, so every seek would download the
+ * file again from its start; instead one upstream download per session and file feeds the store,
+ * and every request that wants bytes of the file reads them: from the store where they are kept,
+ * from memory where they have just arrived, or by waiting for them. No file is held whole in
+ * memory: at most the chunk being filled.
+ */
+
+/** How long a download that nobody reads goes on, so that a seek ahead finds its bytes. */
+export const LINGER_MS = 5_000;
+const PROGRESS_INTERVAL_MS = 250;
+
+export interface Progress {
+  loaded: number;
+  total: number;
+}
+
+/** Where a download keeps its chunks: the media store, or memory for a file that may not be stored (HeldInMemory). */
+export type ChunkStore = Pick<MediaStore, 'chunkBytes' | 'writeChunks' | 'readChunk' | 'touch' | 'deleteCopy'>;
+
+export interface DownloadOptions {
+  store: ChunkStore;
+  /** The file's record: what is stored so far (`stored`), its size and headers. */
+  file: StoredFile;
+  /** Files being downloaded now, which eviction must leave alone. */
+  busy: () => ReadonlySet<string>;
+  onProgress?: (progress: Progress) => void;
+  /** Called once the download has ended, however it ended. */
+  onEnd?: () => void;
+  lingerMs?: number;
+  /** How long the upstream body may send nothing before the download fails. */
+  idleMs?: number;
+}
+
+/** Where a reader goes for bytes that neither the store nor this download will bring: the network. */
+export type Fallback = (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
+
+type State = 'idle' | 'running' | 'done' | 'stopped' | 'failed';
+
+export class SharedDownload {
+  readonly key: string;
+  readonly size: number;
+  private file: StoredFile;
+  private state: State = 'idle';
+  /** The chunk being filled: its index, bytes and how many have arrived. */
+  private current: Chunk | undefined;
+  /** Full chunks not yet in the store, readable from memory until they are. */
+  private readonly queue: ChunkQueue;
+  private readers = 0;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  private wake: Array<() => void> = [];
+  private upstream: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private lastProgress = 0;
+  private pumping = false;
+  /** Settles when the download has ended; the fetch event waits for it, so the worker lives on. */
+  readonly finished: Promise<void>;
+  private finish!: () => void;
+
+  constructor(private readonly options: DownloadOptions) {
+    this.file = options.file;
+    this.key = options.file.key;
+    this.size = options.file.size;
+    this.finished = new Promise((resolve) => (this.finish = resolve));
+    this.queue = new ChunkQueue({
+      write: (index, chunks) => options.store.writeChunks(this.file, index, chunks, options.busy()),
+      written: (last) => {
+        this.file = { ...this.file, stored: last.index * options.store.chunkBytes + last.size };
+        this.reportProgress();
+        this.notify();
+      },
+      failed: () => this.end('failed'),
+      active: () => this.state === 'running',
+    });
+    if (this.file.stored >= this.size) this.end('done');
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  /** The headers to answer with, kept from the upstream response. */
+  get headers(): Record<string, string> {
+    return this.file.headers;
+  }
+
+  /** Bytes stored so far (a prefix of the file). */
+  get stored(): number {
+    return this.file.stored;
+  }
+
+  /** What ended the download, when it failed (a broken or silent connection, a store error). */
+  failure: unknown;
+
+  /** Which copy of the file in the store this download reads and writes (see StoredFile.generation). */
+  get generation(): string | undefined {
+    return this.file.generation;
+  }
+
+  /**
+   * Feeds the store from `body`, whose first byte is byte `offset` of the file. Bytes already
+   * stored are skipped, not written again (a server that ignores Range sends from the start).
+   */
+  start(body: ReadableStream<Uint8Array>, offset: number): void {
+    this.state = 'running';
+    this.upstream = body.getReader();
+    this.lingerIfUnread();
+    this.pumping = true;
+    void this.pump(offset)
+      .catch((error: unknown) => {
+        this.failure ??= error;
+        this.end('failed');
+      })
+      // Settled only once no write is under way any more: what the store holds is final then.
+      .finally(() => {
+        this.pumping = false;
+        this.finish();
+      });
+  }
+
+  /** A stream of bytes `start` to `end` (inclusive); `fallback` serves what this download cannot. */
+  read(start: number, end: number, fallback: Fallback): ReadableStream<Uint8Array> {
+    let position = start;
+    let rest: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let open = true;
+    const leave = () => {
+      if (!open) return;
+      open = false;
+      this.readers -= 1;
+      this.lingerIfUnread();
+    };
+    this.readers += 1;
+    clearTimeout(this.lingerTimer);
+    return new ReadableStream<Uint8Array>({
+      // Every pull enqueues, closes or errors: a pull that returned with nothing would never be
+      // called again, and the element would wait for ever.
+      pull: async (controller) => {
+        try {
+          for (;;) {
+            if (rest) {
+              const { done, value } = await rest.read();
+              if (done) {
+                leave();
+                controller.close();
+              } else controller.enqueue(value);
+              return;
+            }
+            if (position > end) {
+              leave();
+              controller.close();
+              return;
+            }
+            const bytes = await this.bytesAt(position, end);
+            if (bytes !== undefined) {
+              controller.enqueue(bytes);
+              position += bytes.byteLength;
+              return;
+            }
+            // Neither kept nor coming: the network serves the rest (or the fallback refuses).
+            rest = (await fallback(position, end)).getReader();
+          }
+        } catch (error) {
+          leave();
+          controller.error(error);
+        }
+      },
+      cancel: () => {
+        leave();
+        return rest?.cancel();
+      },
+    });
+  }
+
+  /** Stops the download now (sign-out, a failed check); `finished` settles once its last write has. */
+  stop(): void {
+    if (this.state !== 'running') return;
+    this.end('stopped');
+  }
+
+  /** The next bytes from `position` on (at most to `end`), waiting for them while they are coming. */
+  private async bytesAt(position: number, end: number): Promise<Uint8Array | undefined> {
+    const chunkBytes = this.options.store.chunkBytes;
+    for (;;) {
+      const index = Math.floor(position / chunkBytes);
+      const chunkStart = index * chunkBytes;
+      for (const inMemory of [this.current, this.queue.find(index)]) {
+        if (inMemory && inMemory.index === index && position < chunkStart + inMemory.filled) {
+          // A view, not a copy: pieces that have arrived never change.
+          return viewOf(inMemory, position - chunkStart, Math.min(inMemory.filled, end + 1 - chunkStart));
+        }
+      }
+      if (position < this.file.stored) {
+        // Only a chunk of this copy of the file: one stored after a deletion is another's bytes.
+        const chunk = await this.options.store.readChunk(this.key, index, this.file);
+        const expected = Math.min(chunkBytes, this.size - chunkStart);
+        if (!chunk || chunk.byteLength !== expected) {
+          // A corrupt or missing entry: drop the file (unless it is another copy already), and
+          // let the fallback serve this reader.
+          await this.options.store.deleteCopy(this.key, this.file.generation).catch(() => undefined);
+          this.file = { ...this.file, stored: 0 };
+          return undefined;
+        }
+        this.options.store.touch(this.key);
+        return chunk.subarray(position - chunkStart, Math.min(chunk.byteLength, end + 1 - chunkStart));
+      }
+      if (this.state !== 'running') return undefined;
+      await new Promise<void>((resolve) => this.wake.push(resolve));
+    }
+  }
+
+  private async pump(offset: number): Promise<void> {
+    const chunkBytes = this.options.store.chunkBytes;
+    let position = offset;
+    const reader = this.upstream!;
+    while (this.state === 'running') {
+      const { done, value } = await readWithin(reader, this.options.idleMs ?? BODY_IDLE_TIMEOUT_MS);
+      if (done || this.state !== 'running') break;
+      let from = 0;
+      while (from < value.byteLength && this.state === 'running') {
+        if (position < this.file.stored) {
+          // Already stored: skip, never rewrite.
+          const skip = Math.min(value.byteLength - from, this.file.stored - position);
+          from += skip;
+          position += skip;
+          continue;
+        }
+        const index = Math.floor(position / chunkBytes);
+        if (!this.current || this.current.index !== index) {
+          this.current = { index, pieces: [], size: Math.min(chunkBytes, this.size - index * chunkBytes), filled: 0 };
+        }
+        const current = this.current;
+        const take = Math.min(value.byteLength - from, current.size - current.filled);
+        // The network's own bytes, not a copy: assembling 1 MiB chunks took a tenth of the
+        // worker's time on a fast download, most of it allocating them.
+        current.pieces.push(from === 0 && take === value.byteLength ? value : value.subarray(from, from + take));
+        current.filled += take;
+        from += take;
+        position += take;
+        this.notify();
+        if (current.filled === current.size) {
+          this.current = undefined;
+          // The disk sets the pace once the queue is full; memory holds at most QUEUED_CHUNKS + 1.
+          await this.queue.push(current);
+        }
+      }
+    }
+    await this.queue.settled();
+    this.end(this.file.stored >= this.size ? 'done' : this.state === 'running' ? 'failed' : this.state);
+  }
+
+  private lingerIfUnread(): void {
+    if (this.readers > 0 || this.state !== 'running') return;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = setTimeout(() => {
+      if (this.readers === 0) this.end('stopped');
+    }, this.options.lingerMs ?? LINGER_MS);
+  }
+
+  private end(state: State): void {
+    if (this.state === 'done' || this.state === 'stopped' || this.state === 'failed') return;
+    this.state = state;
+    clearTimeout(this.lingerTimer);
+    void this.upstream?.cancel().catch(() => undefined);
+    this.current = undefined;
+    this.queue.clear();
+    this.reportProgress(true);
+    this.notify();
+    this.options.onEnd?.();
+    if (!this.pumping) this.finish();
+  }
+
+  private notify(): void {
+    const waiting = this.wake;
+    this.wake = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  private reportProgress(final = false): void {
+    if (!this.options.onProgress) return;
+    const now = Date.now();
+    if (!final && now - this.lastProgress < PROGRESS_INTERVAL_MS) return;
+    this.lastProgress = now;
+    this.options.onProgress({ loaded: this.file.stored, total: this.size });
+  }
+}
