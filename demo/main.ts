@@ -220,7 +220,10 @@ function showDiagnostic(entry: DiagnosticEntry): void {
   const row = document.createElement('tr');
   for (const [text, title] of [
     [path(entry.url), entry.url],
-    [entry.upstreamUrl ? `${path(entry.upstreamUrl)} (${entry.outcome})` : entry.outcome, entry.upstreamUrl ?? ''],
+    // A file the store served fresh sent nothing upstream, whatever URL it would have gone to.
+    entry.source === 'store-fresh'
+      ? ['nothing: from the store', '']
+      : [entry.upstreamUrl ? `${path(entry.upstreamUrl)} (${entry.outcome})` : entry.outcome, entry.upstreamUrl ?? ''],
     [entry.source ? SOURCES[entry.source] : '—', ''],
     [entry.error ?? String(entry.status), ''],
     [entry.bytes === null ? '—' : entry.bytes.toLocaleString(), ''],

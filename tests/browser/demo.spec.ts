@@ -114,6 +114,14 @@ test('the demo signs in and shows every kind of media through the worker', async
   // The store's usage sits next to the progress bars: both videos (1.97 MB each, the second as
   // ciphertext), stored whole; "Clear stored media" empties it.
   await expect(page.locator('#store-usage')).toHaveText(/^2 files, 3\.9 MB of \d+\.\d MB$/, { timeout: 15_000 });
+  // A range of the stored video, asked as a player asks: the table says nothing went upstream.
+  await page.evaluate(async () => {
+    const src = document.querySelector<HTMLVideoElement>('#video')!.src;
+    await (await fetch(src, { headers: { Range: 'bytes=0-99' } })).arrayBuffer();
+  });
+  const row = page.locator('#requests tbody tr', { hasText: 'nothing: from the store' }).first();
+  await expect(row.locator('td').nth(1)).toHaveText('nothing: from the store');
+  await expect(row.locator('td').nth(2)).toHaveText('from the store');
   await page.click('#clear-store');
   await expect(page.locator('#store-usage')).toHaveText(/^0 files, 0\.0 MB of /);
   await expect(page.locator('#message')).toContainText('deleted every stored file');
