@@ -14,7 +14,7 @@ describe('the npm package', () => {
     const paths = packed.files.map((f) => f.path);
     const outside = paths.filter((p) => !p.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(p));
     expect(outside).toEqual([]);
-    for (const required of ['dist/index.js', 'dist/index.d.ts', 'dist/matrix-media-sw.js', 'dist/workbox.js', 'dist/types/sw/workbox.d.ts', 'README.md', 'LICENSE']) {
+    for (const required of ['dist/index.js', 'dist/index.d.ts', 'dist/matrix-media-sw.js', 'dist/workbox.js', 'dist/types/sw/workbox.d.ts', 'dist/plugins/vite.js', 'dist/plugins/vite.d.ts', 'dist/plugins/webpack.cjs', 'dist/plugins/webpack.d.cts', 'dist/plugins/workerScript.cjs', 'README.md', 'LICENSE']) {
       expect(paths).toContain(required);
     }
     expect(paths.filter((p) => p.endsWith('.map'))).toEqual([]);

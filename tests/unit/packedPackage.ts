@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -23,22 +23,29 @@ export function pack(): Packed {
   return { dir, filename: filename!, files: files! };
 }
 
-/** A consumer project in `packed.dir/name` with the package installed and `dependencies` linked from this repo. */
-export function consumerProject(packed: Packed, name: string, dependencies: string[]): string {
+/**
+ * A consumer project in `packed.dir/name` with the package installed and `dependencies` linked
+ * from this repo; `as` names a dependency under another name (`{ vite: 'vite6' }`: Vite 6 as vite).
+ */
+export function consumerProject(packed: Packed, name: string, dependencies: string[], as: Record<string, string> = {}): string {
   const consumer = join(packed.dir, name);
   const modules = join(consumer, 'node_modules');
   mkdirSync(join(modules, 'matrix-media-sw'), { recursive: true });
   execFileSync('tar', ['-xzf', join(packed.dir, packed.filename), '-C', join(modules, 'matrix-media-sw'), '--strip-components=1']);
-  for (const dep of dependencies) symlinkSync(join(ROOT, 'node_modules', dep), join(modules, dep));
+  for (const dep of dependencies) symlinkSync(join(ROOT, 'node_modules', as[dep] ?? dep), join(modules, dep));
   return consumer;
 }
 
-/** The README's code block right after the `<!-- tested: … (label) -->` marker naming `label`. */
+/** The code block right after the `<!-- tested: … (label) -->` marker naming `label`, in the README or a page of docs/. */
 export function readmeExample(label: string): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const marker = readme.indexOf(`(${label}) -->`);
-  if (marker < 0) throw new Error(`README has no example marked (${label})`);
-  const match = /```[a-z]*\n([\s\S]*?)```/.exec(readme.slice(marker));
-  if (!match) throw new Error(`no code block after the (${label}) marker`);
+  const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const found = pages.flatMap((page) => {
+    const text = readFileSync(join(ROOT, page), 'utf8');
+    const marker = text.indexOf(`(${label}) -->`);
+    return marker < 0 ? [] : [{ page, after: text.slice(marker) }];
+  });
+  if (found.length !== 1) throw new Error(`the example marked (${label}) must stand in exactly one page; found in: ${found.map((f) => f.page).join(', ') || 'none'}`);
+  const match = /```[a-z]*\n([\s\S]*?)```/.exec(found[0]!.after);
+  if (!match) throw new Error(`no code block after the (${label}) marker in ${found[0]!.page}`);
   return match[1]!;
 }
