@@ -150,6 +150,33 @@ export const dendriteScenarios: DendriteScenario[] = [
     },
   },
   {
+    title: 'a stored video gone stale (storeMaxAgeMs 1 s) replays after a reload from the store, after one recheck Dendrite answers',
+    async run(env) {
+      const { driver: d, dendrite, proxy } = env;
+      const { token } = await newUser(dendrite);
+      const video = await dendrite.upload(token, VIDEO, 'video/webm', 'clip.webm');
+      const register = () => d.run<string>(REGISTER, { homeserverUrl: proxy.url, accessToken: token, storeMaxAgeMs: 1_000 });
+      await register();
+      const src = legacyUrl(proxy, video);
+      assert.deepEqual(await d.run(PLAY_AND_SEEK, { src, at: 0.9, unload: true }), { loaded: 'loadedmetadata', seeked: 'seeked', at: 27, played: true });
+      await untilStored(d, video, VIDEO.length);
+      await new Promise((r) => setTimeout(r, 1_200));
+      const from = proxy.log.length;
+      await d.reload();
+      await register();
+      assert.deepEqual(await d.run(PLAY_AND_SEEK, { src, at: 0.9, unload: true }), { loaded: 'loadedmetadata', seeked: 'seeked', at: 27, played: true });
+      // The question (a HEAD; Dendrite answers it 405, so a GET whose body is cancelled at its
+      // status) went to Dendrite, and the stored copy stayed: the file is still stored whole.
+      const asked = proxy.log.slice(from).filter((r) => isMedia(r.path) && (r.method === 'HEAD' || r.method === 'GET'));
+      assert.ok(asked.some((r) => r.method === 'HEAD'), `a HEAD asked whether Dendrite still serves the file: ${JSON.stringify(asked.map((r) => [r.method, r.status]))}`);
+      await untilStored(d, video, VIDEO.length);
+      // Each question took the path of the mode (a GET cancelled at its status may be logged
+      // without one: its body was never read to the end).
+      const wrongPath = asked.filter((r) => (env.preflightAnswered ? isLegacy(r.path) || r.token !== tokenFingerprint(token) : !isLegacy(r.path) || r.token !== null));
+      assert.deepEqual(wrongPath.map((r) => [r.method, r.path, r.token]), [], env.preflightAnswered ? 'v1 with the token' : 'legacy, without a token');
+    },
+  },
+  {
     title: 'an upload through the API shows at once',
     async run(env) {
       const { driver: d, dendrite, proxy } = env;
