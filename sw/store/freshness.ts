@@ -84,6 +84,11 @@ export interface Freshness {
   mustRevalidate?: boolean;
 }
 
+/** The freshness a response under `rule` gives its file, counted from now. */
+export function checkedNow(rule: KeepRule): Required<Freshness> {
+  return { checkedAt: Date.now(), freshMs: rule.freshMs, mustRevalidate: rule.mustRevalidate };
+}
+
 /**
  * Whether a kept file may be served without asking: within the server's freshness and the
  * session's `storeMaxAgeMs`, both counted from the last time the server served or confirmed it.

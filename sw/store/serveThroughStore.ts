@@ -1,6 +1,6 @@
 import type { HomeserverMediaRequest, LocalMediaRequest } from '../routing/classifyMediaUrl.js';
 import type { DiagnosticEntry } from '../../src/protocol.js';
-import { keepRuleOf } from './freshness.js';
+import { checkedNow, keepRuleOf } from './freshness.js';
 import { HeldInMemory, MEMORY_HELD_BYTES } from './heldInMemory.js';
 import type { MediaStore } from './mediaStore.js';
 import { newGeneration, type StoredFile } from './storedFile.js';
@@ -176,7 +176,7 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
     const value = response.headers.get(name);
     if (value !== null) headers[name] = value;
   }
-  const checked = { checkedAt: Date.now(), freshMs: rule.freshMs, mustRevalidate: rule.mustRevalidate };
+  const checked = checkedNow(rule);
   if (file) ctx.store.renew(key, file.generation, checked);
   const record: StoredFile = { ...(file ?? { key, sessionId: request.sessionId, size: size!, stored: 0, headers, lastUsed: Date.now(), generation: newGeneration() }), ...checked };
   const download: SharedDownload = new SharedDownload({

@@ -1,5 +1,5 @@
 import type { DiagnosticEntry } from '../../src/protocol.js';
-import { isFresh } from './freshness.js';
+import { checkedNow, isFresh } from './freshness.js';
 import type { MediaStore } from './mediaStore.js';
 import type { StoredFile } from './storedFile.js';
 import { recheck, type AskServer } from './recheck.js';
@@ -61,7 +61,7 @@ export async function useStored(ctx: UseStoredContext, file: StoredFile, ask: As
         await ctx.store.deleteCopy(file.key, file.generation);
         return { use: 'download' };
       }
-      ctx.store.renew(file.key, file.generation, { checkedAt: Date.now(), freshMs: answer.rule.freshMs, mustRevalidate: answer.rule.mustRevalidate });
+      ctx.store.renew(file.key, file.generation, checkedNow(answer.rule));
       ctx.asked.set(file.key, { until: Date.now() + CONFIRMED_FOR_MS, source: 'store-rechecked' });
       return serve('store-rechecked');
     case 'removed':
