@@ -1,5 +1,5 @@
 import type { Plugin } from 'vite';
-import { checkFileName, registrationHint, workerScript, type MatrixMediaSwPluginOptions } from './workerScript.cjs';
+import { checkFileName, registrationHint, rootOf, workerScript, type MatrixMediaSwPluginOptions } from './workerScript.cjs';
 
 export type { MatrixMediaSwPluginOptions };
 
@@ -20,7 +20,7 @@ export function matrixMediaSw(options?: MatrixMediaSwPluginOptions): Plugin {
     configResolved(config) {
       // A relative or absent base ('./', '') serves from the root in dev.
       const base = config.base.startsWith('/') ? config.base : '/';
-      servedAt = `${base.endsWith('/') ? base : `${base}/`}${fileName}`;
+      servedAt = `${rootOf(base)}${fileName}`;
       ssr = Boolean(config.build.ssr);
       const hint = registrationHint(base, fileName);
       if (hint) config.logger.info(hint);

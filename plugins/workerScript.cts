@@ -36,12 +36,15 @@ export function checkFileName(options: MatrixMediaSwPluginOptions | undefined): 
   return fileName;
 }
 
+/** The folder a site is served from (`base`, `publicPath`), ending in a slash. */
+export const rootOf = (base: string): string => (base.endsWith('/') ? base : `${base}/`);
+
 /**
  * What the app must do for a worker served at `base` + `fileName`, or undefined when
  * `registerMediaWorker`'s defaults already fit (the worker at the site root).
  */
 export function registrationHint(base: string, fileName: string): string | undefined {
-  const root = base.endsWith('/') ? base : `${base}/`;
+  const root = rootOf(base);
   const scriptUrl = `${root}${fileName}`;
   if (scriptUrl === `/${DEFAULT_FILE_NAME}`) return undefined;
   const inFolder = fileName.includes('/');
