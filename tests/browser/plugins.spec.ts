@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { samplePng } from '../../demo/homeserver/png.js';
-import { consumerProject, pack, readmeExample, type Packed } from '../unit/packedPackage.js';
+import { consumerProject, pack, readmeExample, viteBuild, webpackBuild, type Packed } from '../unit/packedPackage.js';
 import { startAppServer } from './appServer.js';
 import { expect, test } from './fixtures.js';
 
@@ -46,35 +45,30 @@ async function viteDev(app: string): Promise<{ url: string; close: () => Promise
   return { url: server.resolvedUrls!.local[0]!.replace(/\/$/, ''), close: () => server.close() };
 }
 
-/** `vite build` in `app`, as its package script would run it; resolves to the output folder. */
-function viteBuild(app: string): string {
-  execFileSync(process.execPath, [join(app, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], { cwd: app });
+/** `vite build` in `app`; resolves to the output folder. */
+function viteBuilt(app: string): string {
+  viteBuild(app);
   return join(app, 'dist');
 }
 
 /** A webpack 5 app with the README's config, built in production mode; resolves to the output folder. */
-function webpackBuild(): string {
+function webpackBuilt(): string {
   const app = consumerProject(packOnce(), 'webpack-plugin-app', ['webpack']);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'webpack-plugin-app', private: true }));
   writeFileSync(join(app, 'webpack.config.js'), readmeExample('webpack'));
   mkdirSync(join(app, 'src'));
   writeFileSync(join(app, 'src/index.js'), PAGE_SCRIPT);
-  // What `npx webpack` does in the project, without webpack-cli.
-  execFileSync(
-    process.execPath,
-    ['-e', `require('webpack')({ mode: 'production', ...require('./webpack.config.js') }, (error, stats) => { if (error || stats.hasErrors()) { console.error(error || stats.toString()); process.exit(1); } });`],
-    { cwd: app },
-  );
+  webpackBuild(app);
   writeFileSync(join(app, 'dist/index.html'), '<!doctype html><meta charset="utf-8"><script src="/main.js"></script>');
   return join(app, 'dist');
 }
 
 const builds: Array<{ title: string; serve: () => Promise<{ url: string; close: () => Promise<void> }> }> = [
   { title: 'Vite 8, dev server', serve: () => viteDev(viteApp('vite8-dev', 'vite')) },
-  { title: 'Vite 8, production build', serve: () => startAppServer([viteBuild(viteApp('vite8-build', 'vite'))]) },
+  { title: 'Vite 8, production build', serve: () => startAppServer([viteBuilt(viteApp('vite8-build', 'vite'))]) },
   { title: 'Vite 6, dev server', serve: () => viteDev(viteApp('vite6-dev', 'vite6')) },
-  { title: 'Vite 6, production build', serve: () => startAppServer([viteBuild(viteApp('vite6-build', 'vite6'))]) },
-  { title: 'webpack 5, production build', serve: () => startAppServer([webpackBuild()]) },
+  { title: 'Vite 6, production build', serve: () => startAppServer([viteBuilt(viteApp('vite6-build', 'vite6'))]) },
+  { title: 'webpack 5, production build', serve: () => startAppServer([webpackBuilt()]) },
 ];
 
 for (const { title, serve } of builds) {

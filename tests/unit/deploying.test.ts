@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'vite';
 import { describe, expect, it } from 'vitest';
-import { consumerProject, pack, readmeExample } from './packedPackage.js';
+import { consumerProject, pack, readmeExample, viteBuild, webpackBuild } from './packedPackage.js';
 
 // The README's Deploying examples, pasted into consumer projects as they stand and run: each
 // must put the packaged worker, byte for byte, at the root of the built site.
@@ -22,7 +22,7 @@ describe("the Deploying examples of the README and docs/deploying.md", () => {
       writeFileSync(join(consumer, configFile), readmeExample(label));
       writeFileSync(join(consumer, 'index.html'), '<!doctype html><script type="module" src="/main.js"></script>');
       writeFileSync(join(consumer, 'main.js'), 'console.log("app");');
-      execFileSync(process.execPath, [join(consumer, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], { cwd: consumer });
+      viteBuild(consumer);
       expect(readFileSync(join(consumer, 'dist/matrix-media-sw.js')).equals(worker(consumer))).toBe(true);
 
       const server = await createServer({ root: consumer, configFile: join(consumer, configFile), logLevel: 'silent', server: { port: 0 } });
@@ -48,12 +48,7 @@ describe("the Deploying examples of the README and docs/deploying.md", () => {
       writeFileSync(join(consumer, 'webpack.config.js'), readmeExample(label));
       mkdirSync(join(consumer, 'src'));
       writeFileSync(join(consumer, 'src/index.js'), 'console.log("app");');
-      // What `npx webpack` does in the project, without webpack-cli.
-      execFileSync(
-        process.execPath,
-        ['-e', `require('webpack')({ mode: 'production', ...require('./webpack.config.js') }, (error, stats) => { if (error || stats.hasErrors()) { console.error(error || stats.toString()); process.exit(1); } });`],
-        { cwd: consumer },
-      );
+      webpackBuild(consumer);
       expect(readFileSync(join(consumer, 'dist/matrix-media-sw.js')).equals(worker(consumer))).toBe(true);
     }, 60_000);
   }
@@ -67,7 +62,7 @@ describe("the Deploying examples of the README and docs/deploying.md", () => {
     );
     writeFileSync(join(consumer, 'index.html'), '<!doctype html><script type="module" src="/main.js"></script>');
     writeFileSync(join(consumer, 'main.js'), 'console.log("app");');
-    const printed = execFileSync(process.execPath, [join(consumer, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: consumer, encoding: 'utf8' });
+    const printed = viteBuild(consumer, []);
     expect(readFileSync(join(consumer, 'dist/assets/media-sw.js')).equals(worker(consumer))).toBe(true);
     expect(printed).toContain("scriptUrl: '/app/assets/media-sw.js', scope: '/app/'");
     expect(printed).toContain('Service-Worker-Allowed: /app/');

@@ -36,6 +36,20 @@ export function consumerProject(packed: Packed, name: string, dependencies: stri
   return consumer;
 }
 
+/** `vite build` in `consumer` with the Vite it has, as its package script would run it; what Vite printed. */
+export function viteBuild(consumer: string, args: string[] = ['--logLevel', 'error']): string {
+  return execFileSync(process.execPath, [join(consumer, 'node_modules/vite/bin/vite.js'), 'build', ...args], { cwd: consumer, encoding: 'utf8' });
+}
+
+/** What `npx webpack` does in `consumer` (production mode, its webpack.config.js), without webpack-cli. */
+export function webpackBuild(consumer: string): void {
+  execFileSync(
+    process.execPath,
+    ['-e', `require('webpack')({ mode: 'production', ...require('./webpack.config.js') }, (error, stats) => { if (error || stats.hasErrors()) { console.error(error || stats.toString()); process.exit(1); } });`],
+    { cwd: consumer },
+  );
+}
+
 /** The code block right after the `<!-- tested: … (label) -->` marker naming `label`, in the README or a page of docs/. */
 export function readmeExample(label: string): string {
   const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
