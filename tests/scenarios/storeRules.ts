@@ -46,15 +46,21 @@ export async function assertNothingOfTheVideoStored(d: PageDriver, why: string):
   VIDEO_SAMPLES.forEach((sample, i) => assert.ok(!stored.includes(sample), `${why}: sample ${i} of the video found in the origin's storage`));
 }
 
-/** Plays the video, waits until the store holds all of it, and lets its freshness run out (the server said max-age=1). */
-async function storedThenStale(d: PageDriver, homeserver: Homeserver, register: () => Promise<unknown>) {
+/** Registers, plays the video and waits until the store holds all of it. */
+async function storedWhole(d: PageDriver, homeserver: Homeserver, register: () => Promise<unknown>) {
   await register();
   const mxc = homeserver.addMedia(VIDEO, 'video/webm', 'clip.webm');
   const src = await mediaUrl(d, mxc);
   assert.deepEqual(await d.run(PLAY_AND_SEEK, { src, at: 0.9, unload: true }), played);
   await untilStored(d, mxc, VIDEO.length);
-  await new Promise((r) => setTimeout(r, 1_200));
   return { mxc, src };
+}
+
+/** The video stored whole, then its freshness run out (the server said max-age=1). */
+async function storedThenStale(d: PageDriver, homeserver: Homeserver, register: () => Promise<unknown>) {
+  const stored = await storedWhole(d, homeserver, register);
+  await new Promise((r) => setTimeout(r, 1_200));
+  return stored;
 }
 
 /** Reloads, registers again and plays `src`: what the user sees on coming back. */
@@ -109,11 +115,7 @@ export const storeRuleScenarios: Scenario[] = [
     title: 'fresh: the replay after a reload sends no request, even when the server has since deleted the file',
     async run({ driver: d, homeserver }) {
       const register = signIn(d, homeserver, 'max-age=3600');
-      await register();
-      const mxc = homeserver.addMedia(VIDEO, 'video/webm', 'clip.webm');
-      const src = await mediaUrl(d, mxc);
-      assert.deepEqual(await d.run(PLAY_AND_SEEK, { src, at: 0.9, unload: true }), played);
-      await untilStored(d, mxc, VIDEO.length);
+      const { mxc, src } = await storedWhole(d, homeserver, register);
       homeserver.removeMedia(mxc, 404);
       const from = homeserver.log.length;
       assert.deepEqual(await replayAfterReload(d, register, src), played);
