@@ -193,7 +193,7 @@ async function renderMedia(): Promise<void> {
     bar.value = progress.loaded;
     $(`#${id}-progress-text`).textContent =
       progress.loaded === progress.total
-        ? `${(progress.total / 1e6).toFixed(1)} MB downloaded once and kept by the worker: seeks and replays send nothing more`
+        ? `${megabytes(progress.total)} downloaded once and kept by the worker: seeks and replays send nothing more`
         : `${(progress.loaded / 1e6).toFixed(1)} of ${(progress.total / 1e6).toFixed(1)} MB downloaded`;
     if (progress.loaded === progress.total) void showStoreUsage();
   });
