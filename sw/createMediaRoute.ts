@@ -10,6 +10,7 @@ import { MediaStore } from './store/mediaStore.js';
 import { SessionStore } from './session/sessionStore.js';
 import { TokenRefresher } from './session/TokenRefresher.js';
 import { VersionsCache } from './session/versionsCache.js';
+import { AuthenticatedPath } from './session/authenticatedPath.js';
 import type { CheckedFile } from './encrypted/verifyHash.js';
 
 declare let self: ServiceWorkerGlobalScope;
@@ -33,6 +34,7 @@ export function createMediaWorkerState(): MediaWorkerState {
     sessions,
     finder: new SessionFinder(sessions, askClient, clientInfo),
     versions: new VersionsCache(),
+    paths: new AuthenticatedPath(),
     refresher: new TokenRefresher(sessions, askClient),
     diagnostics,
     fetch: (input, init) => fetch(input, init),

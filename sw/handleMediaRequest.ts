@@ -9,6 +9,7 @@ import type { TokenRefresher } from './session/TokenRefresher.js';
 import { authenticatedUrl, legacyUrl, unauthenticatedUrl, withoutAccessToken } from './routing/upstreamUrl.js';
 import { fetchWithTimeout, RESPONSE_HEADERS_TIMEOUT_MS } from './upstream/upstreamRequest.js';
 import type { VersionsCache } from './session/versionsCache.js';
+import type { AuthenticatedPath } from './session/authenticatedPath.js';
 import { encryptedResponse, serveEncrypted, type EncryptedContext } from './encrypted/serveEncrypted.js';
 import { serveThroughStore, storeKey } from './store/serveThroughStore.js';
 
@@ -16,6 +17,8 @@ import { serveThroughStore, storeKey } from './store/serveThroughStore.js';
 export interface MediaHandlerContext extends EncryptedContext {
   finder: SessionFinder;
   versions: VersionsCache;
+  /** Whether each homeserver's media may carry the token, and what a request without a response means. */
+  paths: AuthenticatedPath;
   refresher: TokenRefresher;
   fetch: typeof fetch;
 }
@@ -83,8 +86,9 @@ async function fetchWithRetries(ctx: MediaHandlerContext, url: string, request: 
 /**
  * Fetches `target` from the homeserver with the session's token: once more with a refreshed
  * token after 401 M_UNKNOWN_TOKEN, and from the legacy endpoint, without a token, after
- * 404 M_UNRECOGNIZED (a server older than Matrix 1.11) or when the authenticated request cannot
- * pass the CORS layer at all (never worse than no worker: see withoutToken).
+ * 404 M_UNRECOGNIZED (a server older than Matrix 1.11) or where the homeserver is judged to
+ * refuse the token at the CORS layer (`ctx.paths` decides that, and what a request that got no
+ * response means: see sw/session/authenticatedPath.ts).
  */
 async function fetchAuthenticated(
   ctx: MediaHandlerContext,
@@ -96,24 +100,24 @@ async function fetchAuthenticated(
   trace: RequestTrace,
 ): Promise<Response> {
   const url = authenticatedUrl(base, target);
-  trace.upstreamUrl = url;
-  trace.outcome = 'authenticated';
-  let response: Response;
-  try {
-    response = await fetchWithRetries(ctx, url, request, session.accessToken, target.search);
-  } catch (error) {
-    // A TypeError is a failure before any response: a CORS refusal, or a server that is down.
-    if (!(error instanceof TypeError)) throw error;
-    const fallback = await withoutToken(ctx, base, target, request, trace);
-    // Only once the legacy endpoint answered: a server that is simply down is not remembered.
-    ctx.versions.noteAuthenticatedBlocked(base);
-    return fallback;
-  }
+  const send = (token: string) => {
+    trace.upstreamUrl = url;
+    trace.outcome = 'authenticated';
+    return ctx.paths.send(
+      base,
+      token,
+      () => fetchWithRetries(ctx, url, request, token, target.search),
+      () => withoutToken(ctx, base, target, request, trace),
+    );
+  };
+  let response = await send(session.accessToken);
+  if (trace.outcome !== 'authenticated') return response;
   if (response.status === 401 && (await matrixErrorOf(response)).errcode === 'M_UNKNOWN_TOKEN') {
     const token = await ctx.refresher.refresh(session, session.accessToken, clientId);
     if (token !== null) {
       void response.body?.cancel();
-      response = await fetchWithRetries(ctx, url, request, token, target.search);
+      response = await send(token);
+      if (trace.outcome !== 'authenticated') return response;
     }
   }
   if (response.status === 404 && (await matrixErrorOf(response)).errcode === 'M_UNRECOGNIZED') {
@@ -143,9 +147,6 @@ async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: Ho
   // When /versions could not be read, try the authenticated endpoint: a server without it
   // answers 404 M_UNRECOGNIZED and the request falls back to the legacy one.
   const useAuthenticated = media.api !== 'legacy' || supported !== false;
-  if (session.accessToken !== null && useAuthenticated && ctx.versions.authenticatedBlocked(base)) {
-    return withoutToken(ctx, base, media, event.request, event.trace);
-  }
   if (!useAuthenticated || session.accessToken === null) {
     if (media.kind === 'homeserver') {
       const url = withoutAccessToken(event.request.url);

@@ -4,12 +4,6 @@
  */
 
 const SUCCESS_LIFETIME_MS = 60 * 60 * 1000;
-/**
- * How long a homeserver whose authenticated media failed at the CORS layer (while its legacy
- * media answered) is sent legacy requests without trying again: long enough that a gallery pays
- * one failed preflight, short enough that a server fixed meanwhile is soon used as it should be.
- */
-export const CORS_BLOCKED_LIFETIME_MS = 5 * 60 * 1000;
 
 /** True when a `/versions` body advertises Matrix 1.11 or later, or MSC3916's stable flag (Dendrite sends only the flag). */
 export function advertisesAuthenticatedMedia(body: unknown): boolean {
@@ -33,8 +27,6 @@ export function advertisesAuthenticatedMedia(body: unknown): boolean {
 
 export class VersionsCache {
   private readonly known = new Map<string, { supported: boolean; until: number }>();
-  /** Homeservers whose authenticated requests cannot pass the CORS layer, until when. */
-  private readonly corsBlocked = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<boolean | undefined>>();
 
   constructor(
@@ -46,22 +38,6 @@ export class VersionsCache {
   isCached(base: string): boolean {
     const cached = this.known.get(base);
     return cached !== undefined && cached.until > this.now();
-  }
-
-  /**
-   * True while the homeserver at `base` is known to refuse authenticated media at the CORS layer:
-   * Dendrite 0.13 answers the preflight of `/_matrix/client/v1/media/*` with 401 and no CORS
-   * headers, so no browser can send it a token there, while its legacy media loads without one.
-   */
-  authenticatedBlocked(base: string): boolean {
-    const until = this.corsBlocked.get(base);
-    if (until !== undefined && until <= this.now()) this.corsBlocked.delete(base);
-    return until !== undefined && until > this.now();
-  }
-
-  /** Remembers that `base` refused an authenticated request at the CORS layer while its legacy endpoint answered. */
-  noteAuthenticatedBlocked(base: string): void {
-    this.corsBlocked.set(base, this.now() + CORS_BLOCKED_LIFETIME_MS);
   }
 
   /**

@@ -47,3 +47,16 @@ export function uploadWaitOf(search: string): number {
   const value = Number(new URLSearchParams(search).get('timeout_ms'));
   return Number.isFinite(value) && value > 0 ? Math.min(value, 120_000) : DEFAULT_UPLOAD_WAIT_MS;
 }
+
+/**
+ * Pauses before sending again a request that got no response at all (a reset connection, a
+ * network switch) from a homeserver that is not judged to refuse the token: short, because a
+ * blip is short, and bounded, so that a server that is down gives the element its error within
+ * a few seconds, as it would without a worker. Browsers already retry a reset once by themselves.
+ */
+export const NETWORK_RETRY_DELAYS_MS = [250, 1000, 2500] as const;
+
+/** Milliseconds to wait before attempt `failed + 1`, or undefined when the retries are spent. */
+export function networkRetryDelay(failed: number): number | undefined {
+  return NETWORK_RETRY_DELAYS_MS[failed];
+}

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CORS_BLOCKED_LIFETIME_MS } from '../../sw/session/versionsCache.js';
-import { HS, KEY, setup, type Route } from './workerHarness.js';
+import { BLOCKED_LIFETIME_MS } from '../../sw/session/authenticatedPath.js';
+import { HS, json, KEY, setup, type Route, type SetupOptions } from './workerHarness.js';
 
 /**
  * Never worse than no worker (issue 22): a homeserver whose authenticated media cannot pass the
@@ -16,8 +16,8 @@ const dendrite: Route = (request) => {
 
 afterEach(() => vi.useRealTimers());
 
-async function signedIn(route: Route) {
-  const t = setup({ route });
+async function signedIn(route: Route, options: SetupOptions = {}) {
+  const t = setup({ route, sleep: async () => undefined, ...options });
   await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
   return t;
 }
@@ -29,6 +29,8 @@ describe('a homeserver whose authenticated endpoint fails at the CORS layer', ()
     expect([response.status, await response.text()]).toEqual([200, 'legacy bytes']);
     expect(t.mediaSeen().map((s) => [s.url, s.authorization])).toEqual([
       [`${HS}/_matrix/client/v1/media/thumbnail/hs.example/abc?width=32&height=32&method=crop`, 'Bearer tok'],
+      // The probe: a second authenticated request fails too, while /versions answers.
+      [`${HS}/_matrix/client/v1/media/config`, 'Bearer tok'],
       [`${HS}/_matrix/media/v3/thumbnail/hs.example/abc?width=32&height=32&method=crop`, null],
     ]);
     expect(t.traces[0]).toMatchObject({ outcome: 'unauthenticated', upstreamUrl: `${HS}/_matrix/media/v3/thumbnail/hs.example/abc?width=32&height=32&method=crop` });
@@ -44,10 +46,10 @@ describe('a homeserver whose authenticated endpoint fails at the CORS layer', ()
     ]);
   });
 
-  it('is remembered: a gallery pays one failed preflight, not one per image', async () => {
+  it('is remembered: a gallery pays two failed preflights (the first request and the probe), not one per image', async () => {
     const t = await signedIn(dendrite);
     for (let i = 0; i < 5; i++) expect((await t.request(`${HS}/_matrix/media/v3/download/hs.example/img${i}`)).status).toBe(200);
-    expect(t.mediaSeen().filter((s) => s.authorization !== null)).toHaveLength(1);
+    expect(t.mediaSeen().filter((s) => s.authorization !== null)).toHaveLength(2);
   });
 
   it('for a bounded time: a server that answers the preflight later gets the token again', async () => {
@@ -56,7 +58,7 @@ describe('a homeserver whose authenticated endpoint fails at the CORS layer', ()
     const t = await signedIn((request, token) => (fixed ? new Response('v1', { status: 200, headers: { 'Content-Length': '2' } }) : dendrite(request, token)));
     await t.request(`${HS}/_matrix/media/v3/download/hs.example/a`);
     fixed = true;
-    vi.setSystemTime(Date.now() + CORS_BLOCKED_LIFETIME_MS - 1000);
+    vi.setSystemTime(Date.now() + BLOCKED_LIFETIME_MS - 1000);
     await t.request(`${HS}/_matrix/media/v3/download/hs.example/b`);
     expect(t.mediaSeen().at(-1)!.authorization).toBeNull();
     vi.setSystemTime(Date.now() + 2000);
@@ -66,10 +68,14 @@ describe('a homeserver whose authenticated endpoint fails at the CORS layer', ()
 
   it('a server that is simply down is not remembered: the element gets the error, and the next request tries with the token again', async () => {
     let down = true;
-    const t = await signedIn((request, token) => {
-      if (down) throw new TypeError('Failed to fetch');
-      return new Response('ok', { status: 200, headers: { 'Content-Length': '2' } });
-    });
+    const t = await signedIn(
+      () => {
+        if (down) throw new TypeError('Failed to fetch');
+        return new Response('ok', { status: 200, headers: { 'Content-Length': '2' } });
+      },
+      // Down is down for every request, /versions included.
+      { versionsRoute: () => (down ? Promise.reject(new TypeError('Failed to fetch')) : json(200, { versions: ['v1.11'] })) },
+    );
     await expect(t.request(`${HS}/_matrix/media/v3/download/hs.example/a`)).rejects.toThrow(TypeError);
     down = false;
     await t.request(`${HS}/_matrix/media/v3/download/hs.example/b`);

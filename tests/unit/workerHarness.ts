@@ -13,6 +13,7 @@ import { EncryptionKeys } from '../../sw/encrypted/encryptionKeys.js';
 import { SessionStore } from '../../sw/session/sessionStore.js';
 import { TokenRefresher } from '../../sw/session/TokenRefresher.js';
 import { VersionsCache } from '../../sw/session/versionsCache.js';
+import { AuthenticatedPath } from '../../sw/session/authenticatedPath.js';
 
 export const SCOPE = 'https://app.example/';
 export const HS = 'https://hs.example';
@@ -33,13 +34,24 @@ export function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
-export function setup(options: { versions?: string[]; route?: Route; ask?: (clientId: string, m: WorkerToPageMessage) => Reply | undefined; clients?: Record<string, ClientInfo> } = {}) {
+export interface SetupOptions {
+  versions?: string[];
+  /** Answers `/_matrix/client/versions` instead of the default (which lists `versions`). */
+  versionsRoute?: () => Response | Promise<Response>;
+  route?: Route;
+  /** The pause before a request that got no response is sent again; real timers by default. */
+  sleep?: (ms: number) => Promise<void>;
+  ask?: (clientId: string, m: WorkerToPageMessage) => Reply | undefined;
+  clients?: Record<string, ClientInfo>;
+}
+
+export function setup(options: SetupOptions = {}) {
   globalThis.indexedDB = new IDBFactory();
   const seen: Seen[] = [];
   const fetchFn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = input instanceof Request ? input : new Request(input, init);
     seen.push({ url: request.url, method: request.method, authorization: request.headers.get('Authorization'), range: request.headers.get('Range'), mode: request.mode });
-    if (request.url.endsWith('/_matrix/client/versions')) return json(200, { versions: options.versions ?? ['v1.11'] });
+    if (request.url.endsWith('/_matrix/client/versions')) return options.versionsRoute ? options.versionsRoute() : json(200, { versions: options.versions ?? ['v1.11'] });
     const token = request.headers.get('Authorization')?.replace(/^Bearer /, '') ?? null;
     if (options.route) return options.route(request, token);
     return new Response('media bytes', { status: 200, headers: { 'Content-Type': 'image/png', 'Content-Length': '11' } });
@@ -53,6 +65,7 @@ export function setup(options: { versions?: string[]; route?: Route; ask?: (clie
   const ctx: MediaHandlerContext = {
     finder: new SessionFinder(sessions, ask, async (id) => options.clients?.[id]),
     versions: new VersionsCache(fetchFn),
+    paths: new AuthenticatedPath({ fetch: fetchFn, sleep: options.sleep }),
     refresher: new TokenRefresher(sessions, ask),
     fetch: fetchFn,
     store: new MediaStore({ chunkBytes: 4, quota: async () => undefined }),
