@@ -105,7 +105,6 @@ async function fetchAuthenticated(
     trace.outcome = 'authenticated';
     return ctx.paths.send(
       base,
-      token,
       () => fetchWithRetries(ctx, url, request, token, target.search),
       () => withoutToken(ctx, base, target, request, trace),
     );

@@ -15,20 +15,22 @@ import { networkRetryDelay } from '../upstream/retryPolicy.js';
  * - A homeserver not yet proven sends one request ahead (the scout); its other media requests
  *   wait for that one's outcome instead of each paying a failed preflight of its own.
  * - It is judged *blocked* (its media then goes to the legacy endpoint without a token, what the
- *   element would have loaded without a worker) only when a second authenticated request, a
- *   deliberate probe of `/_matrix/client/v1/media/config`, also fails without a response while an
- *   unauthenticated `/_matrix/client/versions` to the same homeserver answers right after it.
- *   A network fault takes both down; a CORS refusal takes only the first.
+ *   element would have loaded without a worker) only when the failed request, sent once more at
+ *   once, fails again without a response while an unauthenticated `/_matrix/client/versions` to
+ *   the same homeserver answers right after it. A network fault takes both down; a CORS refusal
+ *   takes only the authenticated one. The probe is the media request itself, not another
+ *   endpoint: Dendrite 0.13 answers the preflight of `/_matrix/client/v1/media/config` with
+ *   CORS headers and refuses only downloads' and thumbnails'.
  * - A blocked verdict lasts `BLOCKED_LIFETIME_MS`, then the homeserver is judged again.
  */
 
 /** How long a blocked homeserver's media goes without the token before it is judged again. */
 export const BLOCKED_LIFETIME_MS = 5 * 60 * 1000;
-/** How long the probe's two requests may each take; no answer in time is no verdict. */
+/** How long the probe's `/versions` may take; no answer in time is no verdict. */
 export const PROBE_TIMEOUT_MS = 10_000;
 
-/** What a request that failed without a response is taken for. */
-export type NoResponseVerdict = 'blocked' | 'network-fault';
+/** What a probe found: the request answered (its response), a CORS refusal, or a network fault. */
+type Verdict = { verdict: 'answered'; response: Response } | { verdict: 'blocked' } | { verdict: 'network-fault' } | { verdict: 'failed'; error: unknown };
 
 export interface PathOptions {
   fetch?: typeof fetch;
@@ -46,7 +48,7 @@ export class AuthenticatedPath {
   private readonly proven = new Set<string>();
   private readonly blockedUntil = new Map<string, number>();
   private readonly scouts = new Map<string, Scout>();
-  private readonly probes = new Map<string, Promise<NoResponseVerdict>>();
+  private readonly probes = new Map<string, Promise<Verdict>>();
   private readonly fetchFn: typeof fetch;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -55,11 +57,6 @@ export class AuthenticatedPath {
     this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-  }
-
-  /** True once `base` has answered a request that carried a token (for diagnostics and tests). */
-  isProven(base: string): boolean {
-    return this.proven.has(base);
   }
 
   /** True while `base` is judged to refuse the token at the CORS layer. */
@@ -77,7 +74,7 @@ export class AuthenticatedPath {
    * a homeserver that is not blocked is sent again after `networkRetryDelay`, with the same URL and
    * token; when those are spent, the element gets the error, as it would without a worker.
    */
-  async send(base: string, token: string, withToken: () => Promise<Response>, withoutToken: () => Promise<Response>): Promise<Response> {
+  async send(base: string, withToken: () => Promise<Response>, withoutToken: () => Promise<Response>): Promise<Response> {
     let scout = await this.waitForScout(base);
     try {
       for (let attempt = 0; ; attempt++) {
@@ -88,11 +85,13 @@ export class AuthenticatedPath {
           return response;
         } catch (error) {
           if (!(error instanceof TypeError)) throw error;
-          const verdict = this.proven.has(base) ? 'network-fault' : await this.judge(base, token);
+          const judged = this.proven.has(base) ? undefined : await this.judge(base, withToken);
           // Whatever the verdict, the requests waiting on this scout can now decide for themselves.
           scout?.release();
           scout = undefined;
-          if (verdict === 'blocked') return await withoutToken();
+          if (judged?.verdict === 'answered') return judged.response;
+          if (judged?.verdict === 'failed') throw judged.error;
+          if (judged?.verdict === 'blocked') return await withoutToken();
           const delay = networkRetryDelay(attempt);
           if (delay === undefined) throw error;
           await this.sleep(delay);
@@ -129,36 +128,44 @@ export class AuthenticatedPath {
     return scout;
   }
 
-  /** One probe per homeserver at a time, however many requests failed meanwhile. */
-  private judge(base: string, token: string): Promise<NoResponseVerdict> {
-    let pending = this.probes.get(base);
-    if (!pending) {
-      pending = this.probe(base, token).finally(() => this.probes.delete(base));
-      this.probes.set(base, pending);
+  /**
+   * One probe per homeserver at a time, however many requests failed meanwhile: the request that
+   * failed first is sent again; the others get its verdict ('answered' is theirs to retry).
+   */
+  private async judge(base: string, again: () => Promise<Response>): Promise<Verdict> {
+    const running = this.probes.get(base);
+    if (running) {
+      const verdict = await running;
+      return verdict.verdict === 'blocked' ? verdict : { verdict: 'network-fault' };
     }
-    return pending;
+    const probe = this.probe(base, again).finally(() => this.probes.delete(base));
+    this.probes.set(base, probe);
+    return probe;
   }
 
-  private async probe(base: string, token: string): Promise<NoResponseVerdict> {
-    const ask = (path: string, headers: Record<string, string>) =>
-      this.fetchFn(`${base}${path}`, { headers, mode: 'cors', credentials: 'omit', cache: 'no-store', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+  private async probe(base: string, again: () => Promise<Response>): Promise<Verdict> {
     try {
-      const answer = await ask('/_matrix/client/v1/media/config', { Authorization: `Bearer ${token}` });
-      void answer.body?.cancel().catch(() => undefined);
+      const response = await again();
       // The token got through: whatever failed before was the network.
       this.proven.add(base);
-      return 'network-fault';
+      return { verdict: 'answered', response };
     } catch (error) {
-      if (!(error instanceof TypeError)) return 'network-fault';
+      if (!(error instanceof TypeError)) return { verdict: 'failed', error };
     }
     try {
-      const answer = await ask('/_matrix/client/versions', {});
+      // Never from the HTTP cache: a cached answer would make an offline homeserver look reachable.
+      const answer = await this.fetchFn(`${base}/_matrix/client/versions`, {
+        mode: 'cors',
+        credentials: 'omit',
+        cache: 'no-store',
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      });
       void answer.body?.cancel().catch(() => undefined);
     } catch {
       // Nothing answers at all: the server or the network is down, which says nothing of CORS.
-      return 'network-fault';
+      return { verdict: 'network-fault' };
     }
     this.blockedUntil.set(base, this.now() + BLOCKED_LIFETIME_MS);
-    return 'blocked';
+    return { verdict: 'blocked' };
   }
 }

@@ -37,7 +37,6 @@ describe('a homeserver that has answered the token (proven)', () => {
     const after = await Promise.all(Array.from({ length: 20 }, (_, i) => t.request(i % 2 ? image(i) : legacyImage(i))));
     expect(after.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(t.mediaSeen().filter((s) => s.authorization === null)).toEqual([]);
-    expect(t.mediaSeen().filter((s) => s.url.includes('media/config'))).toEqual([]);
     expect(pauses).toEqual(NETWORK_RETRY_DELAYS_MS.slice(0, 2));
   });
 
@@ -68,17 +67,32 @@ describe('a homeserver that has answered the token (proven)', () => {
 });
 
 describe('a homeserver not yet proven', () => {
-  it('a dropped first request is judged by a probe that gets through: the request is sent again with the token, nothing goes to legacy', async () => {
+  it('its first request (the scout) goes at once; the others wait for its verdict, then go with the token', async () => {
+    let answer!: () => void;
+    const gate = new Promise<void>((resolve) => (answer = resolve));
+    const t = await signedIn({ route: async (request) => (request.url.includes('img0') ? (await gate, ok()) : ok()) });
+    const gallery = Promise.all(Array.from({ length: 5 }, (_, i) => t.request(image(i))));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.mediaSeen().map((s) => s.url)).toEqual([image(0)]);
+    answer();
+    expect((await gallery).map((r) => r.status)).toEqual(Array(5).fill(200));
+    expect(t.mediaSeen().map((s) => s.authorization)).toEqual(Array(5).fill('Bearer tok'));
+  });
+
+  it('a 401 from a homeserver that refuses the token is an answer: it proves the path, and nothing goes to legacy', async () => {
+    const t = await signedIn({ route: frozenLegacy(() => json(401, { errcode: 'M_MISSING_TOKEN', error: 'Missing token' })) });
+    expect((await t.request(image('a'))).status).toBe(401);
+    expect(t.mediaSeen().filter((s) => s.authorization === null)).toEqual([]);
+  });
+
+  it('a dropped first request is judged by sending it again at once: it gets through with the token, nothing goes to legacy', async () => {
     let drops = 0;
-    const t = await signedIn({ route: frozenLegacy((request) => (!request.url.includes('config') && drops++ < 1 ? noResponse() : ok())) });
+    const t = await signedIn({ route: frozenLegacy(() => (drops++ < 1 ? noResponse() : ok())) });
     const first = await t.request(legacyImage('x'));
     expect([first.status, await first.text()]).toEqual([200, 'v1 bytes']);
     expect(t.mediaSeen().filter((s) => s.authorization === null)).toEqual([]);
-    expect(t.mediaSeen().map((s) => s.url.replace(/\?.*/, ''))).toEqual([
-      `${HS}/_matrix/client/v1/media/thumbnail/hs.example/imgx`,
-      `${HS}/_matrix/client/v1/media/config`,
-      `${HS}/_matrix/client/v1/media/thumbnail/hs.example/imgx`,
-    ]);
+    expect(t.mediaSeen().map((s) => s.url.replace(/\?.*/, ''))).toEqual(Array(2).fill(`${HS}/_matrix/client/v1/media/thumbnail/hs.example/imgx`));
+    expect(pauses).toEqual([]);
   });
 
   it('nothing answers at all (down, offline): no verdict, no legacy request, the element gets the error', async () => {
