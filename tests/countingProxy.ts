@@ -18,6 +18,10 @@ export interface ProxiedRequest {
   /** The headers a preflight asked to send (Access-Control-Request-Headers), lower case, or null. */
   preflightFor: string | null;
   status: number;
+  /** Body bytes of this response passed back (media GETs only). */
+  bytes: number;
+  /** True once the whole response was passed back; false while it runs or when it was cut. */
+  complete: boolean;
 }
 
 export interface CountingProxy {
@@ -59,9 +63,14 @@ export async function startCountingProxy(target: string, options: { answerPrefli
       token: bearer ? tokenFingerprint(bearer[1]!) : null,
       preflightFor: req.method === 'OPTIONS' ? (req.headers['access-control-request-headers'] ?? '').toLowerCase() : null,
       status: 0,
+      bytes: 0,
+      complete: false,
     };
     proxy.log.push(entry);
-    res.on('finish', () => (entry.status = res.statusCode));
+    res.on('finish', () => {
+      entry.status = res.statusCode;
+      entry.complete = true;
+    });
     if (options.answerPreflights && req.method === 'OPTIONS') {
       res.writeHead(204, {
         'Access-Control-Allow-Origin': '*',
@@ -77,7 +86,9 @@ export async function startCountingProxy(target: string, options: { answerPrefli
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.on('data', (chunk: Buffer) => {
-          if (counted) proxy.mediaBytes += chunk.length;
+          if (!counted) return;
+          proxy.mediaBytes += chunk.length;
+          entry.bytes += chunk.length;
         });
         answer.pipe(res);
         // The browser gave up on the body: stop reading from the server, so nothing more is counted.

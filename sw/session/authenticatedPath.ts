@@ -15,13 +15,15 @@ import { networkRetryDelay } from '../upstream/retryPolicy.js';
  * - A homeserver not yet proven sends one request ahead (the scout); its other media requests
  *   wait for that one's outcome instead of each paying a failed preflight of its own.
  * - It is judged *blocked* (its media then goes to the legacy endpoint without a token, what the
- *   element would have loaded without a worker) only when the failed request, sent once more at
- *   once, fails again without a response while an unauthenticated `/_matrix/client/versions` to
+ *   element would have loaded without a worker) only when the failed request, sent once more
+ *   after a short pause (a blip often ends within it), fails again without a response while an unauthenticated `/_matrix/client/versions` to
  *   the same homeserver answers right after it. A network fault takes both down; a CORS refusal
  *   takes only the authenticated one. The probe is the media request itself, not another
  *   endpoint: Dendrite 0.13 answers the preflight of `/_matrix/client/v1/media/config` with
  *   CORS headers and refuses only downloads' and thumbnails'.
- * - A blocked verdict lasts `BLOCKED_LIFETIME_MS`, then the homeserver is judged again.
+ * - A blocked verdict lasts `BLOCKED_LIFETIME_MS`, then the homeserver is judged again; sooner
+ *   when the legacy endpoint answers a client error (Synapse freezes it: 404), since a verdict
+ *   that does not serve the element is not worth keeping.
  */
 
 /** How long a blocked homeserver's media goes without the token before it is judged again. */
@@ -78,7 +80,7 @@ export class AuthenticatedPath {
     let scout = await this.waitForScout(base);
     try {
       for (let attempt = 0; ; attempt++) {
-        if (this.isBlocked(base)) return await withoutToken();
+        if (this.isBlocked(base)) return await this.legacy(base, withoutToken);
         try {
           const response = await withToken();
           this.proven.add(base);
@@ -91,7 +93,7 @@ export class AuthenticatedPath {
           scout = undefined;
           if (judged?.verdict === 'answered') return judged.response;
           if (judged?.verdict === 'failed') throw judged.error;
-          if (judged?.verdict === 'blocked') return await withoutToken();
+          if (judged?.verdict === 'blocked') return await this.legacy(base, withoutToken);
           const delay = networkRetryDelay(attempt);
           if (delay === undefined) throw error;
           await this.sleep(delay);
@@ -100,6 +102,12 @@ export class AuthenticatedPath {
     } finally {
       scout?.release();
     }
+  }
+
+  private async legacy(base: string, withoutToken: () => Promise<Response>): Promise<Response> {
+    const response = await withoutToken();
+    if (response.status >= 400 && response.status < 500 && response.status !== 429) this.blockedUntil.delete(base);
+    return response;
   }
 
   /**
@@ -144,6 +152,7 @@ export class AuthenticatedPath {
   }
 
   private async probe(base: string, again: () => Promise<Response>): Promise<Verdict> {
+    await this.sleep(networkRetryDelay(0) ?? 0);
     try {
       const response = await again();
       // The token got through: whatever failed before was the network.

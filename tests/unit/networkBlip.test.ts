@@ -92,7 +92,7 @@ describe('a homeserver not yet proven', () => {
     expect([first.status, await first.text()]).toEqual([200, 'v1 bytes']);
     expect(t.mediaSeen().filter((s) => s.authorization === null)).toEqual([]);
     expect(t.mediaSeen().map((s) => s.url.replace(/\?.*/, ''))).toEqual(Array(2).fill(`${HS}/_matrix/client/v1/media/thumbnail/hs.example/imgx`));
-    expect(pauses).toEqual([]);
+    expect(pauses).toEqual([NETWORK_RETRY_DELAYS_MS[0]]);
   });
 
   it('nothing answers at all (down, offline): no verdict, no legacy request, the element gets the error', async () => {
@@ -120,5 +120,15 @@ describe('a homeserver not yet proven', () => {
     expect(gallery.map((r) => r.status)).toEqual(Array(24).fill(200));
     expect(t.mediaSeen().map((s) => s.authorization)).toEqual(Array(24).fill('Bearer tok'));
     expect(t.mediaSeen()[0]!.url).toBe(image(0));
+  });
+
+  it('a blocked verdict the legacy endpoint cannot serve (a frozen 404) is dropped: the next request is judged again', async () => {
+    let refused = true;
+    const t = await signedIn({ route: frozenLegacy(() => (refused ? noResponse() : ok())) });
+    expect((await t.request(image('a'))).status).toBe(404);
+    refused = false;
+    const next = await t.request(image('b'));
+    expect([next.status, await next.text()]).toEqual([200, 'v1 bytes']);
+    expect(t.mediaSeen().at(-1)).toMatchObject({ url: image('b'), authorization: 'Bearer tok' });
   });
 });
