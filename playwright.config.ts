@@ -46,5 +46,8 @@ export default defineConfig({
     // Against a real Dendrite, built and started by the tests (tests/dendrite/dendrite.ts).
     { name: 'dendrite-chromium', testDir: 'tests/dendrite', use: chromium },
     { name: 'dendrite-firefox', testDir: 'tests/dendrite', use: firefox },
+    // Network faults (Toxiproxy) between the browser and a real Synapse and Dendrite.
+    { name: 'network-chromium', testDir: 'tests/network', use: chromium },
+    { name: 'network-firefox', testDir: 'tests/network', use: firefox },
   ],
 });

@@ -7,7 +7,7 @@ import { retryDelay, uploadWaitOf } from './upstream/retryPolicy.js';
 import type { StoredSession } from './session/sessionStore.js';
 import type { TokenRefresher } from './session/TokenRefresher.js';
 import { authenticatedUrl, legacyUrl, unauthenticatedUrl, withoutAccessToken } from './routing/upstreamUrl.js';
-import { fetchWithTimeout, RESPONSE_HEADERS_TIMEOUT_MS } from './upstream/upstreamRequest.js';
+import { fetchWithTimeout, resendOnNoResponse, RESPONSE_HEADERS_TIMEOUT_MS } from './upstream/upstreamRequest.js';
 import type { VersionsCache } from './session/versionsCache.js';
 import type { AuthenticatedPath } from './session/authenticatedPath.js';
 import { encryptedResponse, serveEncrypted, type EncryptedContext } from './encrypted/serveEncrypted.js';
@@ -136,7 +136,8 @@ async function fetchAuthenticated(
 function withoutToken(ctx: MediaHandlerContext, base: string, target: HomeserverMediaRequest | LocalMediaRequest, request: Request, trace: RequestTrace): Promise<Response> {
   trace.upstreamUrl = unauthenticatedUrl(base, target, target.kind === 'homeserver' ? request.url : undefined);
   trace.outcome = 'unauthenticated';
-  return fetchWithRetries(ctx, trace.upstreamUrl, request, null, target.search);
+  const url = trace.upstreamUrl;
+  return resendOnNoResponse(() => fetchWithRetries(ctx, url, request, null, target.search));
 }
 
 async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: HomeserverMediaRequest | LocalMediaRequest, session: StoredSession): Promise<Response> {

@@ -18,10 +18,14 @@ export interface ProxiedRequest {
   /** The headers a preflight asked to send (Access-Control-Request-Headers), lower case, or null. */
   preflightFor: string | null;
   status: number;
+  /** The Range header it carried, or null. */
+  range: string | null;
   /** Body bytes of this response passed back (media GETs only). */
   bytes: number;
   /** True once the whole response was passed back; false while it runs or when it was cut. */
   complete: boolean;
+  /** True once the browser's connection for it has closed or finished, whole or not. */
+  ended: boolean;
 }
 
 export interface CountingProxy {
@@ -32,6 +36,8 @@ export interface CountingProxy {
   mediaRequests: number;
   /** Every request seen, in order. */
   log: ProxiedRequest[];
+  /** Called when a response is cut upstream before its end (set by a test). */
+  onCut?: (entry: ProxiedRequest) => void;
   close(): Promise<void>;
 }
 
@@ -63,10 +69,13 @@ export async function startCountingProxy(target: string, options: { answerPrefli
       token: bearer ? tokenFingerprint(bearer[1]!) : null,
       preflightFor: req.method === 'OPTIONS' ? (req.headers['access-control-request-headers'] ?? '').toLowerCase() : null,
       status: 0,
+      range: req.headers.range ?? null,
       bytes: 0,
       complete: false,
+      ended: false,
     };
     proxy.log.push(entry);
+    res.on('close', () => (entry.ended = true));
     res.on('finish', () => {
       entry.status = res.statusCode;
       entry.complete = true;
@@ -91,6 +100,12 @@ export async function startCountingProxy(target: string, options: { answerPrefli
           entry.bytes += chunk.length;
         });
         answer.pipe(res);
+        // A response cut upstream is cut for the browser too, not left open and silent.
+        answer.on('close', () => {
+          if (answer.complete) return;
+          res.destroy();
+          proxy.onCut?.(entry);
+        });
         // The browser gave up on the body: stop reading from the server, so nothing more is counted.
         res.on('close', () => answer.destroy());
       },

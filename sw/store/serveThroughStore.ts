@@ -58,18 +58,41 @@ function contentRangeStart(response: Response): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** Bytes `from` to `to` of an upstream response to `bytes=from-` (a server that ignores Range sends the whole file). */
+function sliceOf(response: Response, from: number, to: number, idleMs?: number): ReadableStream<Uint8Array> {
+  if (!response.body || (response.status !== 200 && response.status !== 206)) throw new TypeError(`The homeserver answered ${response.status}.`);
+  const offset = response.status === 206 ? (contentRangeStart(response) ?? 0) : 0;
+  return sliceStream(response.body, { start: from - offset, end: to - offset }, idleMs);
+}
+
 /** Bytes that neither the store nor the download will bring come straight from the network. */
 export function networkFallback(fetchUpstream: FetchUpstream, idleMs?: number): Fallback {
+  return async (from, to) => sliceOf(await fetchUpstream(`bytes=${from}-`), from, to, idleMs);
+}
+
+/**
+ * Bytes a download will not bring. When its connection broke (a reset, a cut, a silent body), a
+ * new shared download carries on: it skips what is stored and keeps the rest, so the file is
+ * stored whole at the end of the view and readers that fall back together share one request.
+ * A download that was stopped (sign-out, nobody reading) or whose store failed is not resumed.
+ */
+function resumeOrNetwork(ctx: StoreContext, open: OpenRequest, download: SharedDownload): Fallback {
+  const network = networkFallback(open.fetchUpstream, ctx.bodyIdleMs);
   return async (from, to) => {
-    const response = await fetchUpstream(`bytes=${from}-`);
-    if (!response.body || (response.status !== 200 && response.status !== 206)) throw new TypeError(`The homeserver answered ${response.status}.`);
-    const offset = response.status === 206 ? (contentRangeStart(response) ?? 0) : 0;
-    return sliceStream(response.body, { start: from - offset, end: to - offset }, idleMs);
+    if (download.failure === undefined) return network(from, to);
+    const again = await openDownload(ctx, { ...open, firstRange: `bytes=${from}-` });
+    if ('download' in again) return again.download === download ? network(from, to) : again.download.read(from, to, network);
+    if (again.continued) {
+      // The store could not take the rest: what the element asked for, from the network.
+      void again.response.body?.cancel();
+      return network(from, to);
+    }
+    return sliceOf(again.response, from, to, ctx.bodyIdleMs);
   };
 }
 
 /** Answers `rangeHeader` (or the whole file) with bytes of `download`. */
-function respond(download: SharedDownload, headers: Record<string, string>, rangeHeader: string | null, fetchUpstream: FetchUpstream, idleMs: number | undefined): Response {
+function respond(download: SharedDownload, headers: Record<string, string>, rangeHeader: string | null, fallback: Fallback): Response {
   const size = download.size;
   const range = rangeHeader === null ? undefined : parseRangeHeader(rangeHeader, size);
   const out = new Headers({ ...headers, 'Accept-Ranges': 'bytes' });
@@ -80,7 +103,7 @@ function respond(download: SharedDownload, headers: Record<string, string>, rang
   }
   const { start, end } = range ?? { start: 0, end: size - 1 };
   out.set('Content-Length', String(end - start + 1));
-  const body = size === 0 ? null : download.read(start, end, networkFallback(fetchUpstream, idleMs));
+  const body = size === 0 ? null : download.read(start, end, fallback);
   if (!range) return new Response(body, { status: 200, headers: out });
   out.set('Content-Range', `bytes ${start}-${end}/${size}`);
   return new Response(body, { status: 206, statusText: 'Partial Content', headers: out });
@@ -211,10 +234,11 @@ export async function serveThroughStore(
   const wanted = rangeHeader !== null || request.mediaElement;
   // Images: only look in the store when its index is already in memory, never wait for it.
   if (!wanted && !ctx.downloads.has(key) && !ctx.store.peek(key)) return undefined;
-  const opened = await openDownload(ctx, { file: request, firstRange: rangeHeader, fetchUpstream, waitUntil });
+  const open: OpenRequest = { file: request, firstRange: rangeHeader, fetchUpstream, waitUntil };
+  const opened = await openDownload(ctx, open);
   if ('download' in opened) {
     trace.source = opened.source;
-    return respond(opened.download, opened.download.headers, rangeHeader, fetchUpstream, ctx.bodyIdleMs);
+    return respond(opened.download, opened.download.headers, rangeHeader, resumeOrNetwork(ctx, open, opened.download));
   }
   trace.source = 'network';
   if (opened.continued) {

@@ -5,6 +5,8 @@
  * mode no-cors, and a no-cors request silently loses `Authorization` and `Range`.
  */
 
+import { networkRetryDelay } from './retryPolicy.js';
+
 // `Range` only in the single-range form media elements send: it is CORS-safelisted, so it needs
 // no room in the server's Access-Control-Allow-Headers (Synapse lists neither Range nor If-*).
 const SIMPLE_RANGE = /^bytes=\d+-\d*$/;
@@ -44,6 +46,24 @@ export function buildUpstreamRequest(url: string, original: Request, accessToken
     cache: ranged ? 'no-store' : 'default',
     signal,
   });
+}
+
+/**
+ * Sends again, after `networkRetryDelay`, a request that got no response at all (a reset, a
+ * dropped kept-alive connection): a media GET or HEAD is idempotent, and a media element that
+ * meets an error before its metadata gives up for good (Chromium). When the retries are spent
+ * the element gets the error, as it would have without a worker.
+ */
+export async function resendOnNoResponse(send: () => Promise<Response>, sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      const delay = error instanceof TypeError ? networkRetryDelay(attempt) : undefined;
+      if (delay === undefined) throw error;
+      await sleep(delay);
+    }
+  }
 }
 
 /** How long the homeserver may take to send response headers before the element gets an error. */
