@@ -214,7 +214,15 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   });
   ctx.downloads.set(key, download);
   download.start(response.body!, offset!);
-  waitUntil(download.finished);
+  try {
+    waitUntil(download.finished);
+  } catch (error) {
+    // A download resumed for a reader whose fetch event has ended (its first download broke and
+    // settled) can no longer extend that event: waitUntil throws InvalidStateError. Throwing here
+    // failed the reader's stream before its first byte (Chromium's <video>: error 4); the
+    // download runs on while the worker does, and a stopped one is resumed from what it stored.
+    if (!(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
+  }
   return { download, source: from > 0 ? 'both' : 'network' };
 }
 

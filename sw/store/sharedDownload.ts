@@ -218,6 +218,10 @@ export class SharedDownload {
     const reader = this.upstream!;
     while (this.state === 'running') {
       const { done, value } = await readWithin(reader, this.options.idleMs ?? BODY_IDLE_TIMEOUT_MS);
+      // A body that ends short of its length was cut (Firefox may say so with a plain end): a
+      // broken connection like any other, so that readers carry on through a new download.
+      // What arrived whole is still written (below), as for any body that ends.
+      if (done && position < this.size && this.state === 'running') this.failure ??= new TypeError(`The body ended after ${position} of ${this.size} bytes.`);
       if (done || this.state !== 'running') break;
       let from = 0;
       while (from < value.byteLength && this.state === 'running') {

@@ -84,7 +84,17 @@ export function setup(options: SetupOptions = {}) {
     const clientId = init.clientId ?? 'tab-1';
     const trace = newTrace(clientId);
     traces.push(trace);
-    return handleMediaRequest(ctx, { request: req, clientId, media, trace, waitUntil: (p) => void pending.push(p) });
+    // As the Service Workers spec has it: once the handler has answered and every promise that
+    // extended the event has settled, the event is over and waitUntil throws.
+    let extending = 0;
+    let answered = false;
+    const waitUntil = (promise: Promise<unknown>) => {
+      if (answered && extending === 0) throw new DOMException('The event has ended.', 'InvalidStateError');
+      extending += 1;
+      pending.push(promise);
+      void promise.finally(() => (extending -= 1)).catch(() => undefined);
+    };
+    return handleMediaRequest(ctx, { request: req, clientId, media, trace, waitUntil }).finally(() => (answered = true));
   }
   const mediaSeen = () => seen.filter((s) => !s.url.endsWith('/versions'));
   // Downloads the store keeps run on after their response; tests wait for them to end.
