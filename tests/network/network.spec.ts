@@ -53,8 +53,6 @@ for (const mode of modes) {
       // Behind a preflight-answering proxy Dendrite takes the path Synapse takes: only the gallery, whose preflights differ, runs there too.
       if (mode.preflightAnswered && !scenario.servers) continue;
       test(scenario.title, async ({ appPage: page, synapse, dendrite, toxiproxy, browserName }, testInfo) => {
-        const reason = scenario.skip?.(browserName as Engine);
-        test.skip(reason !== undefined, reason);
         const real = mode.server === 'Synapse' ? synapse : dendrite;
         const server: RealServer = {
           name: mode.server,

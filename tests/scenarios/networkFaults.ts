@@ -37,8 +37,6 @@ export interface NetworkScenario {
   title: string;
   /** Only against these servers; all when absent. */
   servers?: Array<RealServer['name']>;
-  /** Why this scenario cannot pass in `engine` yet, printed with the skip; undefined to run it. */
-  skip?: (engine: PageDriver['engine']) => string | undefined;
   run(env: NetworkEnv): Promise<void>;
 }
 
