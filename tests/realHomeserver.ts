@@ -1,11 +1,33 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 
 /**
- * What the harnesses of real homeservers (tests/synapse/synapse.ts, tests/dendrite/dendrite.ts)
- * share: both speak Synapse's shared-secret registration API and the v3 upload, and run as a
- * child process to stop when the tests end.
+ * What the harnesses of real servers (tests/synapse/synapse.ts, tests/dendrite/dendrite.ts,
+ * tests/toxiproxy.ts) share: the homeservers speak Synapse's shared-secret registration API and
+ * the v3 upload; all run as child processes to stop when the tests end, and are started again
+ * once when a start fails; Dendrite and Toxiproxy are built with Go.
  */
+
+/**
+ * `start()`, tried once more when it fails: infrastructure, not the product, so one retry is
+ * allowed, and it is said on the console.
+ */
+export async function startedOnceMore<T>(what: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    console.warn(`${what} did not start (${String(error).split('\n')[0]}); trying once more.`);
+    return start();
+  }
+}
+
+/** The Go command on this machine; `what` names what needs it, for the error. */
+export function goCommand(what: string): string {
+  for (const candidate of ['go', '/usr/local/go/bin/go', '/usr/lib/go/bin/go']) {
+    if (spawnSync(candidate, ['version']).status === 0) return candidate;
+  }
+  throw new Error(`${what} is built with Go, which is missing: install it (apt-get install -y golang) and run npm test again.`);
+}
 
 /** Creates a user through `/_synapse/admin/v1/register` (HMAC-SHA1 of nonce, name, password, admin flag); returns its access token. */
 export async function registerWithSharedSecret(url: string, secret: string, username: string, password: string, server: string, admin = false): Promise<string> {

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from './freePort.js';
-import { stopProcess } from './realHomeserver.js';
+import { goCommand, startedOnceMore, stopProcess } from './realHomeserver.js';
 
 /**
  * Toxiproxy (Shopify, MIT), a TCP proxy that injects network faults on demand: built from the Go
@@ -18,17 +18,10 @@ const BIN = join(ROOT, '.toxiproxy', 'bin');
 const SERVER = join(BIN, 'server');
 const STAMP = join(BIN, 'version');
 
-function goCommand(): string {
-  for (const candidate of ['go', '/usr/local/go/bin/go', '/usr/lib/go/bin/go']) {
-    if (spawnSync(candidate, ['version']).status === 0) return candidate;
-  }
-  throw new Error('Toxiproxy is built with Go, which is missing: install it (apt-get install -y golang) and run npm test again.');
-}
-
 /** Builds the pinned Toxiproxy server into .toxiproxy/bin where it is missing or of another version. */
 export function ensureToxiproxyBuilt(log: (line: string) => void = console.log): void {
   if (existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === TOXIPROXY_VERSION && existsSync(SERVER)) return;
-  const go = goCommand();
+  const go = goCommand('Toxiproxy');
   log(`Building Toxiproxy ${TOXIPROXY_VERSION} with ${go} install into .toxiproxy/bin (once per machine; about 15 s)…`);
   rmSync(BIN, { recursive: true, force: true });
   mkdirSync(BIN, { recursive: true });
@@ -92,14 +85,7 @@ async function launch(): Promise<{ child: ChildProcess; api: string }> {
 /** Starts Toxiproxy on a free loopback port; a start that fails is tried once more, saying so. */
 export async function startToxiproxy(): Promise<Toxiproxy> {
   ensureToxiproxyBuilt();
-  let started: Awaited<ReturnType<typeof launch>>;
-  try {
-    started = await launch();
-  } catch (error) {
-    console.warn(`Toxiproxy did not start (${String(error).split('\n')[0]}); trying once more.`);
-    started = await launch();
-  }
-  const { child, api } = started;
+  const { child, api } = await startedOnceMore('Toxiproxy', launch);
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {

@@ -3,23 +3,13 @@ import { pageDriver } from '../browser/pageDriver.js';
 import { startCountingProxy } from '../countingProxy.js';
 import type { Engine } from '../scenarios/driver.js';
 import { dendriteScenarios } from '../scenarios/dendrite.js';
-import { startDendrite, type Dendrite } from './dendrite.js';
+import { dendriteFixture, type Dendrite } from './dendrite.js';
 
 // The Dendrite scenarios (tests/scenarios/dendrite.ts) in Chromium and Firefox, against one real
 // Dendrite per test worker, through a proxy per test; no Playwright request routing, so CORS
 // faults show.
 
-const test = base.extend<{}, { dendrite: Dendrite }>({
-  dendrite: [
-    async ({}, use) => {
-      const dendrite = await startDendrite();
-      await use(dendrite);
-      await dendrite.stop();
-    },
-    // The first run on a machine builds Dendrite (go install).
-    { scope: 'worker', timeout: 600_000 },
-  ],
-});
+const test = base.extend<{}, { dendrite: Dendrite }>({ dendrite: dendriteFixture });
 
 for (const preflightAnswered of [false, true]) {
   test.describe(preflightAnswered ? 'Dendrite behind a proxy that answers CORS preflights' : "Dendrite answering the v1 media preflight itself (401, no CORS headers)", () => {

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../freePort.js';
-import { registerWithSharedSecret, stopProcess, uploadMedia } from '../realHomeserver.js';
+import { goCommand, registerWithSharedSecret, startedOnceMore, stopProcess, uploadMedia } from '../realHomeserver.js';
 
 /**
  * A real Dendrite, the second homeserver implementation the tests run against: built from the
@@ -21,17 +21,10 @@ const BIN = join(HOME, 'bin');
 const STAMP = join(BIN, 'version');
 const SHARED_SECRET = 'matrix-media-sw-test-only-secret';
 
-function goCommand(): string {
-  for (const candidate of ['go', '/usr/local/go/bin/go', '/usr/lib/go/bin/go']) {
-    if (spawnSync(candidate, ['version']).status === 0) return candidate;
-  }
-  throw new Error('Dendrite is built with Go, which is missing: install it (apt-get install -y golang) and run npm test again.');
-}
-
 /** Builds the pinned Dendrite's commands into .dendrite/bin where they are missing or of another version. */
 export function ensureDendriteBuilt(log: (line: string) => void = console.log): void {
   if (existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === DENDRITE_VERSION && COMMANDS.every((c) => existsSync(join(BIN, c)))) return;
-  const go = goCommand();
+  const go = goCommand('Dendrite');
   log(`Building Dendrite ${DENDRITE_VERSION} with ${go} install into .dendrite/bin (once per machine; a few minutes on two cores)…`);
   rmSync(BIN, { recursive: true, force: true });
   mkdirSync(BIN, { recursive: true });
@@ -102,15 +95,7 @@ async function launch(): Promise<{ child: ChildProcess; url: string; dir: string
 /** Starts a fresh Dendrite (its own folder, database and key) on a free loopback port; a start that fails is tried once more. */
 export async function startDendrite(): Promise<Dendrite> {
   ensureDendriteBuilt();
-  let started: Awaited<ReturnType<typeof launch>>;
-  try {
-    started = await launch();
-  } catch (error) {
-    // Infrastructure, not the product: tried once more, saying so.
-    console.warn(`Dendrite did not start (${String(error).split('\n')[0]}); trying once more.`);
-    started = await launch();
-  }
-  const { child, url, dir, logFile } = started;
+  const { child, url, dir, logFile } = await startedOnceMore('Dendrite', launch);
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   return {
@@ -125,3 +110,14 @@ export async function startDendrite(): Promise<Dendrite> {
     },
   };
 }
+
+/** One real Dendrite per test worker, as a Playwright worker fixture. */
+export const dendriteFixture: [(args: object, use: (dendrite: Dendrite) => Promise<void>) => Promise<void>, { scope: 'worker'; timeout: number }] = [
+  async ({}, use) => {
+    const dendrite = await startDendrite();
+    await use(dendrite);
+    await dendrite.stop();
+  },
+  // The first run on a machine builds Dendrite (go install).
+  { scope: 'worker', timeout: 600_000 },
+];

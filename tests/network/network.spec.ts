@@ -1,10 +1,11 @@
 import { test as base } from '../browser/fixtures.js';
 import { pageDriver } from '../browser/pageDriver.js';
 import { startCountingProxy } from '../countingProxy.js';
-import { startDendrite, type Dendrite } from '../dendrite/dendrite.js';
+import { dendriteFixture, type Dendrite } from '../dendrite/dendrite.js';
 import type { Engine } from '../scenarios/driver.js';
 import { networkFaultScenarios, type RealServer } from '../scenarios/networkFaults.js';
-import { startSynapse, type Synapse } from '../synapse/synapse.js';
+import { synapseFixture } from '../synapse/fixtures.js';
+import type { Synapse } from '../synapse/synapse.js';
 import { uploadMedia } from '../realHomeserver.js';
 import { startToxiproxy, type Toxiproxy } from '../toxiproxy.js';
 
@@ -14,22 +15,8 @@ import { startToxiproxy, type Toxiproxy } from '../toxiproxy.js';
 // judged yet. No Playwright request routing, so CORS faults show.
 
 const test = base.extend<{}, { synapse: Synapse; dendrite: Dendrite; toxiproxy: Toxiproxy }>({
-  synapse: [
-    async ({}, use) => {
-      const synapse = await startSynapse();
-      await use(synapse);
-      await synapse.stop();
-    },
-    { scope: 'worker', timeout: 600_000 },
-  ],
-  dendrite: [
-    async ({}, use) => {
-      const dendrite = await startDendrite();
-      await use(dendrite);
-      await dendrite.stop();
-    },
-    { scope: 'worker', timeout: 600_000 },
-  ],
+  synapse: synapseFixture,
+  dendrite: dendriteFixture,
   toxiproxy: [
     async ({}, use) => {
       const toxiproxy = await startToxiproxy();

@@ -5,18 +5,19 @@ import { startSynapse, type Synapse } from './synapse.js';
 
 export { expect, loadImage, register } from '../browser/fixtures.js';
 
+/** One real Synapse per test worker, as a Playwright worker fixture. */
+export const synapseFixture: [(args: object, use: (synapse: Synapse) => Promise<void>) => Promise<void>, { scope: 'worker'; timeout: number }] = [
+  async ({}, use) => {
+    const synapse = await startSynapse();
+    await use(synapse);
+    await synapse.stop();
+  },
+  // The first run ever installs Synapse and migrates a database template.
+  { scope: 'worker', timeout: 600_000 },
+];
+
 /** The browser fixtures plus one real Synapse per test worker. */
-export const test = base.extend<{}, { synapse: Synapse }>({
-  synapse: [
-    async ({}, use) => {
-      const synapse = await startSynapse();
-      await use(synapse);
-      await synapse.stop();
-    },
-    // The first run ever installs Synapse and migrates a database template.
-    { scope: 'worker', timeout: 600_000 },
-  ],
-});
+export const test = base.extend<{}, { synapse: Synapse }>({ synapse: synapseFixture });
 
 /** Uploads `data` through Synapse's (still current) v3 upload endpoint; returns the mxc URI. */
 export const upload = (synapse: Synapse, token: string, data: Buffer, contentType: string, fileName: string) => uploadMedia(synapse.url, token, data, contentType, fileName, 'Synapse');

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../freePort.js';
-import { registerWithSharedSecret, stopProcess } from '../realHomeserver.js';
+import { registerWithSharedSecret, startedOnceMore, stopProcess } from '../realHomeserver.js';
 
 /**
  * A real Synapse for the tests: installed from PyPI into a git-ignored virtual environment, run
@@ -166,15 +166,7 @@ export async function startSynapse(): Promise<Synapse> {
     }
     return { child, logFile, url };
   };
-  let started: Awaited<ReturnType<typeof start>>;
-  try {
-    started = await start();
-  } catch (error) {
-    // Infrastructure, not the product: tried once more, saying so.
-    console.warn(`Synapse did not start (${String(error).split('\n')[0]}); trying once more.`);
-    started = await start();
-  }
-  const { child, logFile, url } = started;
+  const { child, logFile, url } = await startedOnceMore('Synapse', start);
   // Whatever happens to the test run, Synapse does not outlive it.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
