@@ -16,11 +16,12 @@ import { networkRetryDelay } from '../upstream/retryPolicy.js';
  *   wait for that one's outcome instead of each paying a failed preflight of its own.
  * - It is judged *blocked* (its media then goes to the legacy endpoint without a token, what the
  *   element would have loaded without a worker) only when the failed request, sent once more
- *   after a short pause (a blip often ends within it), fails again without a response while an unauthenticated `/_matrix/client/versions` to
- *   the same homeserver answers right after it. A network fault takes both down; a CORS refusal
- *   takes only the authenticated one. The probe is the media request itself, not another
- *   endpoint: Dendrite 0.13 answers the preflight of `/_matrix/client/v1/media/config` with
- *   CORS headers and refuses only downloads' and thumbnails'.
+ *   after a short pause (a blip often ends within it), fails again without a response while an
+ *   unauthenticated `/_matrix/client/versions` to the same homeserver answers right after it.
+ *   A network fault takes both down; a CORS refusal takes only the authenticated one. The probe
+ *   is the media request itself, not another endpoint: Dendrite 0.13 answers the preflight of
+ *   `/_matrix/client/v1/media/config` with CORS headers and refuses only downloads' and
+ *   thumbnails'.
  * - A blocked verdict lasts `BLOCKED_LIFETIME_MS`, then the homeserver is judged again; sooner
  *   when the legacy endpoint answers a client error (Synapse freezes it: 404), since a verdict
  *   that does not serve the element is not worth keeping.
