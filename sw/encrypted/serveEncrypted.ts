@@ -10,7 +10,7 @@ import { openDownload, type FetchUpstream, type StoreContext } from '../store/se
 import type { StoredSession } from '../session/sessionStore.js';
 import type { Fallback, SharedDownload } from '../store/sharedDownload.js';
 import { readBodyWithin } from '../upstream/readBody.js';
-import { checkDownload, hasDigest, type CheckedFile } from './verifyHash.js';
+import { checkDownload, checkStored, hasDigest, type CheckedFile } from './verifyHash.js';
 
 /**
  * How an encrypted attachment is served: its ciphertext comes through the media store (one
@@ -116,6 +116,9 @@ const copyId = (download: SharedDownload, attachment: AttachmentKey) => `${downl
 function verdictFor(ctx: EncryptedContext, download: SharedDownload, attachment: AttachmentKey): Promise<CheckedFile> {
   const copy = copyId(download, attachment);
   const whole = !download.running && download.stored >= download.size;
+  // A small file is read whole anyway to be decrypted in one call: hashing those very bytes
+  // again (natively, off the worker's thread) costs less than a second read of the store.
+  if (whole && download.size <= KEEP_CHECKED_BYTES) return checkStored(download, attachment.sha256, UNVERIFIED, KEEP_CHECKED_BYTES);
   const known = whole ? ctx.verified.get(copy) : underWay.get(download);
   if (known) return known;
   const check = checkDownload(download, attachment.sha256, UNVERIFIED, KEEP_CHECKED_BYTES);

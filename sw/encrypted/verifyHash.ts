@@ -87,6 +87,17 @@ async function checkStream(stream: ReadableStream<Uint8Array>, expected: Uint8Ar
 }
 
 /**
+ * Checks a small file stored whole from its one stored chunk, read at once; a file that is not
+ * (or whose chunk is gone) is read through the download as it comes.
+ */
+export async function checkStored(download: SharedDownload, expected: Uint8Array, fallback: Fallback, keepBytes: number): Promise<CheckedFile> {
+  const stored = download.size <= keepBytes ? await download.storedWhole() : undefined;
+  if (!stored) return checkDownload(download, expected, fallback, keepBytes);
+  const bytes = stored.byteOffset === 0 && stored.byteLength === stored.buffer.byteLength ? (stored as Uint8Array<ArrayBuffer>) : stored.slice();
+  return (await hasDigest(bytes, expected)) ? { matches: true, bytes } : { matches: false };
+}
+
+/**
  * Reads the whole file through `download` as it arrives (from memory at the live edge, from
  * the store behind it) and checks its hash. Reading also keeps the download going.
  */

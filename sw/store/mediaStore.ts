@@ -1,5 +1,6 @@
 import type { Freshness } from './freshness.js';
 import { GroupCommit } from './groupCommit.js';
+import { RecordUpdates } from './recordUpdates.js';
 import { completion, request } from './idb.js';
 import { StoreSettings } from './storeSettings.js';
 import { BLOB_BYTES, chunkValue, lengthOf, readChunkValue, takesBlobs, type ChunkBytes } from './storedChunk.js';
@@ -56,6 +57,7 @@ export class MediaStore {
   private readonly quota: () => Promise<number | undefined>;
   private readonly files = new Map<string, StoredFile>();
   private readonly writes = new GroupCommit((record) => this.files.set(record.key, record));
+  private readonly updates = new RecordUpdates(() => this.database());
   private opened: Promise<IDBDatabase | undefined> | undefined;
   /** Each session's `storeBytes` and `storeMaxAgeMs`, where its registration gave them. */
   private readonly settings = new StoreSettings();
@@ -195,20 +197,21 @@ export class MediaStore {
 
   /**
    * Chunk `index` of `key`; undefined where it is missing. With `of`, only a chunk of that copy
-   * of the file: the record and the chunk are read in one transaction, so a file deleted and
-   * stored again (other bytes, from another download) never passes for the one the caller knew,
-   * whose hash it may have checked.
+   * of the file, so that a file deleted and stored again (other bytes, from another download)
+   * never passes for the one the caller knew, whose hash it may have checked. The index in
+   * memory is asked once the chunk is read: a deletion leaves it before its transaction starts,
+   * and a new copy enters it only once committed, under a new generation; so a record of the
+   * same copy after the read means the bytes read were that copy's. Reading the record in the
+   * chunk's transaction instead put every read behind the record updates queued on the files.
    */
   async readChunk(key: string, index: number, of?: Pick<StoredFile, 'generation'>): Promise<Uint8Array | undefined> {
     const db = await this.database();
     if (!db) return undefined;
-    if (!of) return readChunkValue(await request(db.transaction('chunks').objectStore('chunks').get([key, index]) as IDBRequest<unknown>));
-    const tx = db.transaction(['files', 'chunks']);
-    const [record, value] = await Promise.all([
-      request(tx.objectStore('files').get(key) as IDBRequest<StoredFile | undefined>),
-      request(tx.objectStore('chunks').get([key, index]) as IDBRequest<unknown>),
-    ]);
-    if (!record || record.generation !== of.generation || record.stored <= index * this.chunkBytes) return undefined;
+    const value = await request(db.transaction('chunks').objectStore('chunks').get([key, index]) as IDBRequest<unknown>);
+    if (of) {
+      const record = this.files.get(key);
+      if (!record || record.generation !== of.generation || record.stored <= index * this.chunkBytes) return undefined;
+    }
     return readChunkValue(value);
   }
 
@@ -227,21 +230,13 @@ export class MediaStore {
     const file = this.files.get(key);
     if (!file || (generation !== undefined && file.generation !== generation)) return;
     this.files.set(key, { ...file, ...fields });
-    void this.database().then((db) => {
-      if (!db) return;
-      // Read and write in one transaction: a snapshot taken before a chunk write that commits
-      // first would put the file's old stored length back.
-      const files = db.transaction('files', 'readwrite').objectStore('files');
-      const current = files.get(key) as IDBRequest<StoredFile | undefined>;
-      current.onsuccess = () => {
-        if (current.result && (generation === undefined || current.result.generation === generation)) files.put({ ...current.result, ...fields });
-      };
-    });
+    this.updates.change(key, generation, fields);
   }
 
   async delete(key: string): Promise<void> {
     // Written later, they would bring the file back. (A transaction under way commits first.)
     this.writes.drop((write) => write.record.key === key);
+    this.updates.drop(key);
     this.files.delete(key);
     this.onDelete?.(key);
     const db = await this.database();

@@ -122,6 +122,16 @@ export class SharedDownload {
       });
   }
 
+  /**
+   * The bytes of a file stored whole in one chunk, read at once; undefined where it is not (or
+   * its chunk is missing). A gallery's images are such files, and a stream per image (pulls,
+   * readers, their promises) cost more of the worker's time than reading and decrypting them.
+   */
+  async storedWhole(): Promise<Uint8Array | undefined> {
+    if (this.running || this.size === 0 || this.file.stored < this.size || this.size > this.options.store.chunkBytes) return undefined;
+    return this.bytesAt(0, this.size - 1);
+  }
+
   /** A stream of bytes `start` to `end` (inclusive); `fallback` serves what this download cannot. */
   read(start: number, end: number, fallback: Fallback): ReadableStream<Uint8Array> {
     let position = start;

@@ -23,6 +23,13 @@ async function storeWhole(store: MediaStore, record: StoredFile): Promise<void> 
   }
 }
 
+/** A new MediaStore on the same database, its index read: what a restarted worker finds. */
+async function reopened(): Promise<MediaStore> {
+  const store = new MediaStore({ chunkBytes: 4 });
+  await store.ready();
+  return store;
+}
+
 describe('MediaStore', () => {
   it('keeps chunks and the stored length together, and its index survives a restart', async () => {
     const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
@@ -74,6 +81,40 @@ describe('MediaStore', () => {
     await store.writeChunks(file('e', 4), 0, [chunk(4, 9)], new Set(['c']));
     expect(store.list().map((f) => f.key).sort()).toEqual(['c', 'd', 'e']);
     expect(await new MediaStore({ chunkBytes: 4 }).readChunk('a', 0)).toBeUndefined();
+  });
+
+  it('writes the use and freshness of many files in one transaction, and they survive a restart', async () => {
+    let now = 0;
+    const store = new MediaStore({ chunkBytes: 4, now: () => now, quota: async () => 1e9 });
+    const keys = Array.from({ length: 40 }, (_, i) => `f${i}`);
+    for (const key of keys) await storeWhole(store, { ...file(key, 4), generation: `g-${key}` });
+    const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    now = 1_000;
+    for (const key of keys) store.touch(key);
+    store.renew('f0', 'g-f0', { checkedAt: 900, freshMs: 60_000, mustRevalidate: false });
+    // Another copy's freshness is not this copy's.
+    store.renew('f1', 'another copy', { checkedAt: 900, freshMs: 60_000, mustRevalidate: false });
+    await vi.waitFor(async () => {
+      const records = (await reopened()).list();
+      expect(records.filter((f) => f.lastUsed === 1_000)).toHaveLength(40);
+    });
+    const writes = transactions.mock.calls.filter(([, mode]) => mode === 'readwrite');
+    expect(writes.length).toBeLessThanOrEqual(2);
+    const restarted = await reopened();
+    expect((await restarted.get('f0'))).toMatchObject({ checkedAt: 900, freshMs: 60_000, stored: 4 });
+    expect((await restarted.get('f1'))?.checkedAt).toBeUndefined();
+  });
+
+  it('never passes off the bytes of a copy stored after a deletion as the copy a reader knew', async () => {
+    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
+    await store.writeChunks({ ...file('a', 4), generation: 'first' }, 0, [chunk(4, 1)], new Set());
+    const reading = store.readChunk('a', 0, { generation: 'first' });
+    const replaced = store.delete('a').then(() => store.writeChunks({ ...file('a', 4), generation: 'second' }, 0, [chunk(4, 2)], new Set()));
+    // The first copy's bytes, read before the deletion, or nothing: never the second copy's.
+    expect([undefined, JSON.stringify(bytes(4, 1))]).toContain(((r) => r && JSON.stringify(r))(await reading));
+    await replaced;
+    expect(await store.readChunk('a', 0, { generation: 'first' })).toBeUndefined();
+    expect(await store.readChunk('a', 0, { generation: 'second' })).toEqual(bytes(4, 2));
   });
 
   it('refuses a chunk that no eviction can make room for', async () => {
