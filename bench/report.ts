@@ -92,12 +92,17 @@ function storeTargets(r: BenchResults): Target[] {
 function encryptedTargets(e: EncryptedResults): Target[] {
   const longRatio = e.gallery.longTaskMs.worker.median / Math.max(1, e.gallery.longTaskMs.page.median);
   return [
-    { what: 'encrypted gallery: time until all decoded, worker ≤ 0.9 × page-side decryption', measured: `${e.gallery.ratio.median.toFixed(2)} × (reference worker: ${e.gallery.reference.ratio.median.toFixed(2)} ×)`, met: e.gallery.ratio.median <= 0.9 },
+    {
+      what: 'encrypted gallery, first visit: worker ≤ 1.0 × page-side and ≤ 1.1 × the reference worker',
+      measured: `${e.gallery.ratio.median.toFixed(2)} × page-side; ${(e.gallery.ratio.median / e.gallery.reference.ratio.median).toFixed(2)} × the reference worker (its own: ${e.gallery.reference.ratio.median.toFixed(2)} × page-side)`,
+      met: e.gallery.ratio.median <= 1.0 && e.gallery.ratio.median / e.gallery.reference.ratio.median <= 1.1,
+    },
+    { what: 'encrypted gallery after a reload: worker ≤ 0.6 × page-side', measured: `${e.gallery.afterReload.ratio.median.toFixed(2)} ×`, met: e.gallery.afterReload.ratio.median <= 0.6 },
     { what: "encrypted gallery: the page's main thread blocked (long tasks), worker ≤ 0.5 × page-side", measured: `${longRatio.toFixed(2)} × (${e.gallery.longTaskMs.worker.median.toFixed(0)} against ${e.gallery.longTaskMs.page.median.toFixed(0)} ms; after the task inserting the images: ${e.gallery.longTaskAfterInsertMs.worker.median.toFixed(0)} against ${e.gallery.longTaskAfterInsertMs.page.median.toFixed(0)} ms)`, met: longRatio <= 0.5 },
     {
-      what: 'encrypted video: time to the first frame ≤ 1.1 × page-side',
+      what: 'encrypted video: time to the first frame ≤ 1.0 × page-side',
       measured: `${e.video.firstFrameRatio.median.toFixed(2)} ×${e.video.breakdown ? ` (downloaded and stored in ${e.video.breakdown.worker.downloadMs.median.toFixed(0)} ms against ${e.video.breakdown.page.downloadMs.median.toFixed(0)} ms into the page's memory; breakdown in table 3)` : ''}`,
-      met: e.video.firstFrameRatio.median <= 1.1,
+      met: e.video.firstFrameRatio.median <= 1.0,
     },
     ...(e.video.overLink
       ? [{
@@ -166,6 +171,10 @@ export function renderReport(r: BenchResults): { markdown: string; svg: string }
   lines.push(`| gallery: until all decoded | ${ms(e.gallery.ms.worker)} | ${ms(e.gallery.ms.page)} | ${ratio(e.gallery.ratio)} |`);
   lines.push(
     `| gallery, reference worker (keys given before the clock starts, nothing stored, no routing: the least any worker does) | ${ms(e.gallery.reference.ms)} | | ${ratio(e.gallery.reference.ratio)} |`,
+  );
+  const again = e.gallery.afterReload;
+  lines.push(
+    `| gallery after a reload of the page (server: Synapse's Cache-Control, a day; homeserver requests per image: worker ${again.requestsPerImage.worker.toFixed(2)}, page ${again.requestsPerImage.page.toFixed(2)}) | ${ms(again.ms.worker)} | ${ms(again.ms.page)} | ${ratio(again.ratio)} |`,
   );
   if (e.gallery.failures.length > 0) {
     const counts = new Map<string, number>();

@@ -5,6 +5,8 @@
  * and an SVG chart. `--quick` runs tiny sizes in seconds (the test suite does, to keep this
  * working) and writes to a temporary folder; `--out DIR` chooses where the results go (default
  * bench/results). The video runs also in Firefox ESR, against the server that ignores Range.
+ * `--against <git ref>` runs the quick rows for today and for that ref in turns, `--rounds N`
+ * times each (3 by default), and writes bench/results/against-<ref>.md (see compare.ts).
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,16 +22,34 @@ import { largeVideo } from './video.js';
 import { encryptedRuns } from './encryptedRuns.js';
 import { VIDEO_STRATEGIES, videoRun, type VideoStrategy } from './videoRuns.js';
 import { workerTarget } from './workerHeap.js';
+import { buildBaseline } from './baseline.js';
+import { compare, renderComparison, rowsOf, type Rows } from './compare.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const quick = process.argv.includes('--quick');
-const outIndex = process.argv.indexOf('--out');
+/** The value after `--name`, if given. */
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  if (index < 0) return undefined;
+  const value = process.argv[index + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
+  return value;
+}
+const against = option('--against');
+const rounds = Number(option('--rounds') ?? 3);
+if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error('--rounds must be a whole number of at least 1');
+// A comparison runs the quick benchmark's rows: both sides, several times over, in one run.
+const quick = process.argv.includes('--quick') || against !== undefined;
+const outOption = option('--out');
 // A quick run is not for quoting: it never replaces the committed results unless told where to go.
-const outDir = outIndex > 0 ? resolve(ROOT, process.argv[outIndex + 1]!) : quick ? mkdtempSync(join(tmpdir(), 'mms-bench-')) : resolve(ROOT, 'bench/results');
+const outDir = outOption ? resolve(ROOT, outOption) : quick && !against ? mkdtempSync(join(tmpdir(), 'mms-bench-')) : resolve(ROOT, 'bench/results');
 
+/**
+ * `encryptedImages`: the encrypted gallery's size. In quick mode it stays large enough for its
+ * ratio after a reload to be stable, because `npm test` checks that ratio (tests/browser/bench.spec.ts).
+ */
 const SIZES = quick
-  ? { images: 20, reps: 2, videoMb: 0, streamMb: 0, sameOrigin: 30 }
-  : { images: 300, reps: 5, videoMb: 200, streamMb: 200, sameOrigin: 300 };
+  ? { images: 20, encryptedImages: 120, reps: 2, videoMb: 0, streamMb: 0, sameOrigin: 30 }
+  : { images: 300, encryptedImages: 300, reps: 5, videoMb: 200, streamMb: 200, sameOrigin: 300 };
 
 /** The homeserver's rate for the video run over a real link: 100 MB/s, a fast 800 Mbit/s line. */
 const LINK_BYTES_PER_SECOND = 100e6;
@@ -173,54 +193,80 @@ async function sameOrigin(browser: Browser, app: AppServer, hs: Homeserver, toke
   return { fetches: SIZES.sameOrigin, none: stat(times.none), mms: stat(times.mms), ratio: stat(ratios) };
 }
 
+/** Every section of the benchmark, once, with the worker and page module that `app` serves. */
+async function measure(browser: Browser, app: AppServer, hs: Homeserver, token: string, mxcs: string[], videoData: Buffer): Promise<BenchResults> {
+  const started = Date.now();
+  console.log(`gallery: ${SIZES.images} images × 6 strategies × ${SIZES.reps} repetitions…`);
+  const galleryResults = await gallery(browser, app, hs, token, mxcs);
+  console.log(`video: ${(videoData.length / 1e6).toFixed(0)} MB, seek to 90 %, reload, again…`);
+  const videoReps = Math.max(1, Math.min(3, SIZES.reps));
+  const all = Object.keys(VIDEO_STRATEGIES) as VideoStrategy[];
+  const videoResults = [
+    await videoRun(browser, 'Chromium', app, true, videoData, all, videoReps, stat),
+    await videoRun(browser, 'Chromium', app, false, videoData, all, videoReps, stat),
+    // Loopback outruns the worker's store; a fast real link (800 Mbit/s) does not.
+    await videoRun(browser, 'Chromium', app, false, videoData, ['c', 'direct'], videoReps, stat, { bytesPerSecond: LINK_BYTES_PER_SECOND }),
+    // The replay once the server's max-age has run out: the worker asks before it serves its copy.
+    await videoRun(browser, 'Chromium', app, false, videoData, ['c', 'direct'], videoReps, stat, { staleReplay: true }),
+  ];
+  const firefoxBrowser = await firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr' } as Parameters<typeof firefox.launch>[0]);
+  try {
+    videoResults.push(await videoRun(firefoxBrowser, 'Firefox', app, false, videoData, all, videoReps, stat));
+    videoResults.push(await videoRun(firefoxBrowser, 'Firefox', app, false, videoData, ['c', 'direct'], videoReps, stat, { staleReplay: true }));
+  } finally {
+    await firefoxBrowser.close();
+  }
+  console.log(`encrypted: ${SIZES.encryptedImages} images and the video, in the worker and in the page…`);
+  const encrypted = await encryptedRuns(browser, app, Array.from({ length: SIZES.encryptedImages }, (_, i) => noisyPng(i)), videoData, SIZES.reps, stat, LINK_BYTES_PER_SECOND);
+  console.log('memory: a video downloaded, stored and played again through the worker…');
+  const memory = await workerMemory(browser, app, videoData);
+  console.log(`requests outside the media paths: ${SIZES.sameOrigin} same-origin fetches…`);
+  const outside = await sameOrigin(browser, app, hs, token);
+  return {
+    date: new Date().toISOString(),
+    quick,
+    browser: `Chromium ${browser.version()} (video also in Firefox ESR)`,
+    durationS: Math.round((Date.now() - started) / 1000),
+    gallery: galleryResults,
+    video: videoResults,
+    encrypted,
+    memory,
+    sameOrigin: outside,
+  };
+}
+
+/** The pages and the worker served from `dist` (today's, or a baseline's), on an origin of their own. */
+const appServing = (dist: string) => startAppServer([resolve(ROOT, 'tests/browser/pages'), dist, ROOT]);
+
 async function main(): Promise<void> {
-  const app = await startAppServer([resolve(ROOT, 'tests/browser/pages'), resolve(ROOT, 'dist'), ROOT]);
+  // Built first: a ref that does not build fails the run before anything is measured.
+  const baseline = against === undefined ? undefined : buildBaseline(ROOT, against);
+  const app = await appServing(resolve(ROOT, 'dist'));
+  const baselineApp = baseline ? await appServing(baseline.dist) : undefined;
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--disable-gpu', '--disable-quic'] });
   const hs = await startHomeserver({ freezeNewMedia: false });
-  const started = Date.now();
   try {
     const token = hs.register('bench', 'pw');
     const mxcs = Array.from({ length: SIZES.images }, (_, i) => hs.addMedia(noisyPng(i), 'image/png'));
-    console.log(`gallery: ${SIZES.images} images × 6 strategies × ${SIZES.reps} repetitions…`);
-    const galleryResults = await gallery(browser, app, hs, token, mxcs);
     const videoData = quick ? readFileSync(resolve(ROOT, 'demo/media/sample-video.webm')) : largeVideo(SIZES.videoMb);
-    console.log(`video: ${(videoData.length / 1e6).toFixed(0)} MB, seek to 90 %, reload, again…`);
-    const videoReps = Math.max(1, Math.min(3, SIZES.reps));
-    const all = Object.keys(VIDEO_STRATEGIES) as VideoStrategy[];
-    const videoResults = [
-      await videoRun(browser, 'Chromium', app, true, videoData, all, videoReps, stat),
-      await videoRun(browser, 'Chromium', app, false, videoData, all, videoReps, stat),
-      // Loopback outruns the worker's store; a fast real link (800 Mbit/s) does not.
-      await videoRun(browser, 'Chromium', app, false, videoData, ['c', 'direct'], videoReps, stat, { bytesPerSecond: LINK_BYTES_PER_SECOND }),
-      // The replay once the server's max-age has run out: the worker asks before it serves its copy.
-      await videoRun(browser, 'Chromium', app, false, videoData, ['c', 'direct'], videoReps, stat, { staleReplay: true }),
-    ];
-    const firefoxBrowser = await firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr' } as Parameters<typeof firefox.launch>[0]);
-    try {
-      videoResults.push(await videoRun(firefoxBrowser, 'Firefox', app, false, videoData, all, videoReps, stat));
-      videoResults.push(await videoRun(firefoxBrowser, 'Firefox', app, false, videoData, ['c', 'direct'], videoReps, stat, { staleReplay: true }));
-    } finally {
-      await firefoxBrowser.close();
-    }
-    console.log(`encrypted: ${SIZES.images} images and the video, in the worker and in the page…`);
-    const encrypted = await encryptedRuns(browser, app, mxcs.map((_, i) => noisyPng(i)), videoData, SIZES.reps, stat, LINK_BYTES_PER_SECOND);
-    console.log('memory: a video downloaded, stored and played again through the worker…');
-    const memory = await workerMemory(browser, app, videoData);
-    console.log(`requests outside the media paths: ${SIZES.sameOrigin} same-origin fetches…`);
-    const outside = await sameOrigin(browser, app, hs, token);
-    const results: BenchResults = {
-      date: new Date().toISOString(),
-      quick,
-      browser: `Chromium ${browser.version()} (video also in Firefox ESR)`,
-      durationS: 0,
-      gallery: galleryResults,
-      video: videoResults,
-      encrypted,
-      memory,
-      sameOrigin: outside,
-    };
-    results.durationS = Math.round((Date.now() - started) / 1000);
     mkdirSync(outDir, { recursive: true });
+    if (baseline && baselineApp) {
+      const sides = { today: [] as Rows[], baseline: [] as Rows[] };
+      for (let round = 0; round < rounds; round++) {
+        // Each side takes its turn at going first: the machine's pace drifts within a run.
+        for (const side of round % 2 === 0 ? (['today', 'baseline'] as const) : (['baseline', 'today'] as const)) {
+          console.log(`\nround ${round + 1} of ${rounds}: ${side === 'today' ? 'today' : `${against} (${baseline.commit.slice(0, 7)})`}`);
+          sides[side].push(rowsOf(await measure(browser, side === 'today' ? app : baselineApp, hs, token, mxcs, videoData)));
+        }
+      }
+      const markdown = renderComparison(compare(against!, baseline.commit, sides.today, sides.baseline), new Date().toISOString());
+      const file = resolve(outDir, `against-${against!.replace(/[^A-Za-z0-9._-]/g, '_')}.md`);
+      writeFileSync(file, markdown);
+      console.log(`\n${markdown}`);
+      console.log(`Written: ${file}`);
+      return;
+    }
+    const results = await measure(browser, app, hs, token, mxcs, videoData);
     const { markdown, svg } = renderReport(results);
     writeFileSync(resolve(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(resolve(outDir, 'latest.md'), markdown);
@@ -231,6 +277,8 @@ async function main(): Promise<void> {
     await browser.close();
     await hs.close();
     await app.close();
+    await baselineApp?.close();
+    baseline?.remove();
   }
 }
 
