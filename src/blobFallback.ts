@@ -1,5 +1,7 @@
 import { MediaSwError } from './MediaSwError.js';
-import { decodeBase64, encryptedFileId, type EncryptedFile } from './encryptedFile.js';
+import { DEFAULT_BLOB_CACHE_BYTES } from './mediaWorker.js';
+import { decodeBase64, type EncryptedFile } from './encryptedFile.js';
+import { encryptedFileId } from './encryptedFileId.js';
 import type { EncryptedMediaOptions, MediaUrlOptions } from './mediaUrl.js';
 import { parseMxc } from './mxc.js';
 import type { DiagnosticEntry, StoreUsage } from './protocol.js';
@@ -24,7 +26,6 @@ interface CachedBlob {
   bytes: number;
 }
 
-export const DEFAULT_BLOB_CACHE_BYTES = 64 * 1024 * 1024;
 
 export class BlobMediaLoader {
   private readonly cache = new Map<string, CachedBlob>();

@@ -1,4 +1,3 @@
-import { sha256 } from '@noble/hashes/sha2.js';
 import { MediaSwError } from './MediaSwError.js';
 import { parseMxc } from './mxc.js';
 
@@ -91,13 +90,13 @@ export function checkEncryptedFile(file: unknown): EncryptedFile {
 const FILE_ID_CONTEXT = new TextEncoder().encode('matrix-media-sw encrypted file id v2\0');
 
 /**
- * The id of an encrypted file in URLs: the SHA-256 of its `url`, key, IV and hash together,
- * URL-safe. It reveals none of them, and two events differ in it unless they name the same
+ * What the id of an encrypted file in URLs is the SHA-256 of: its `url`, key, IV and hash
+ * together. The id reveals none of them, and two events differ in it unless they name the same
  * bytes with the same key: an event that copies another's hash with another `url` or key gets
- * an id of its own, and cannot take the real file's place in the worker. Synchronous (noble's
- * SHA-256, not WebCrypto's), because `encryptedMediaUrl` returns the URL at once.
+ * an id of its own, and cannot take the real file's place in the worker. The page hashes it at
+ * once (`encryptedFileId`, src/encryptedFileId.ts), the worker with WebCrypto.
  */
-export function encryptedFileId(file: EncryptedFile): string {
+export function fileIdInput(file: EncryptedFile): Uint8Array<ArrayBuffer> {
   const url = new TextEncoder().encode(file.url);
   const parts = [FILE_ID_CONTEXT, url, Uint8Array.of(0), decodeBase64(file.key.k)!, decodeBase64(file.iv)!, decodeBase64(file.hashes.sha256)!];
   const input = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
@@ -106,5 +105,8 @@ export function encryptedFileId(file: EncryptedFile): string {
     input.set(part, offset);
     offset += part.length;
   }
-  return encodeBase64(sha256(input)).replace(/\+/g, '-').replace(/\//g, '_');
+  return input;
 }
+
+/** The id, URL-safe, from the SHA-256 of `fileIdInput`. */
+export const fileIdOf = (digest: Uint8Array): string => encodeBase64(digest).replace(/\+/g, '-').replace(/\//g, '_');

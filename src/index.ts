@@ -1,6 +1,5 @@
 export { registerMediaWorker } from './registerMediaWorker.js';
-export type { MediaWorker, RegisterMediaWorkerOptions } from './mediaWorker.js';
-export { DEFAULT_BLOB_CACHE_BYTES } from './blobFallback.js';
+export { DEFAULT_BLOB_CACHE_BYTES, type MediaWorker, type RegisterMediaWorkerOptions } from './mediaWorker.js';
 export { MediaSwError, type MediaSwErrorCode } from './MediaSwError.js';
 export { buildMediaUrl, type EncryptedMediaOptions, type MediaUrlOptions } from './mediaUrl.js';
 export { checkEncryptedFile, type EncryptedFile, type EncryptedFileKey } from './encryptedFile.js';

@@ -22,7 +22,7 @@ export interface RegisterMediaWorkerOptions {
    * loads media in the page (`loadMedia`) instead of rejecting.
    */
   fallback?: 'blob';
-  /** In blob mode, the most bytes of media held as blob URLs at once; default 64 MiB. */
+  /** In blob mode, the most bytes of media held as blob URLs at once; default 64 MiB (DEFAULT_BLOB_CACHE_BYTES). */
   blobCacheBytes?: number;
   /**
    * The most bytes of this session's media the worker's store keeps on disk (files downloaded
@@ -92,3 +92,9 @@ export interface MediaWorker {
    */
   clearStore(): Promise<void>;
 }
+
+/**
+ * Blob mode's default memory bound. Here rather than with blob mode's code (src/blobFallback.ts),
+ * which the page loads only when blob mode starts.
+ */
+export const DEFAULT_BLOB_CACHE_BYTES = 64 * 1024 * 1024;

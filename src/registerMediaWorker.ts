@@ -1,8 +1,6 @@
-import { blobModeHandle } from './blobModeHandle.js';
-import { explainRegistrationFailure } from './explainRegistrationFailure.js';
 import { normalizeHomeserverUrl } from './homeserverUrl.js';
 import { MediaSwError } from './MediaSwError.js';
-import { checkEncryptedFile, encryptedFileId, type EncryptedFile } from './encryptedFile.js';
+import { checkEncryptedFile, type EncryptedFile } from './encryptedFile.js';
 import { buildEncryptedMediaUrl, buildMediaUrl, checkEncryptedMediaOptions, type EncryptedMediaOptions, type MediaUrlOptions } from './mediaUrl.js';
 import type { MediaWorker, RegisterMediaWorkerOptions } from './mediaWorker.js';
 import type { DiagnosticEntry, DownloadProgress, StoreUsage } from './protocol.js';
@@ -46,6 +44,8 @@ export async function registerMediaWorker(options: RegisterMediaWorkerOptions): 
     return await registerWithWorker(options, homeserverUrl);
   } catch (error) {
     if (options.fallback === 'blob' && error instanceof MediaSwError && WORKERLESS.includes(error.code)) {
+      // Loaded only here: most pages never need blob mode.
+      const { blobModeHandle } = await import('./blobModeHandle.js');
       return blobModeHandle(options, homeserverUrl, error.message);
     }
     throw error;
@@ -71,6 +71,10 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
   }
   const container = navigator.serviceWorker;
   listenToWorker(container);
+  // The hash behind encrypted URLs' ids, fetched while the worker registers (which takes longer).
+  const fileIds = import('./encryptedFileId.js');
+  // A page that gives up before it is awaited must not see an unhandled rejection.
+  fileIds.catch(() => undefined);
 
   const scriptHref = new URL(options.scriptUrl ?? '/matrix-media-sw.js', location.href).href;
   let registration: ServiceWorkerRegistration;
@@ -81,6 +85,7 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
       updateViaCache: 'none',
     });
   } catch (cause) {
+    const { explainRegistrationFailure } = await import('./explainRegistrationFailure.js');
     throw await explainRegistrationFailure(scriptHref, cause);
   }
   // Privacy tools and test harnesses that block workers may stub register() to return nothing.
@@ -88,6 +93,7 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
     throw new MediaSwError('unsupported', 'Service workers are blocked in this browser (register() returned no registration).');
   }
   const controller = await takeControl(container, registration, scriptHref, timeoutMs);
+  const { encryptedFileId } = await fileIds;
 
   let entry: PageSession = {
     session: { ...sessionIdentityFor(homeserverUrl, (id) => pageSessions.has(id)), homeserverUrl, accessToken: options.accessToken },

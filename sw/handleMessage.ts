@@ -58,7 +58,7 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
     case 'mms/keys': {
       // Only the tab holding the session's key may hand it attachment keys.
       if (await state.sessions.holdsKey(message.sessionId, message.key)) {
-        for (const { fileId, file, mimetype } of message.files) state.keys.add(message.sessionId, fileId, file, mimetype ?? undefined);
+        await Promise.all(message.files.map(({ fileId, file, mimetype }) => state.keys.add(message.sessionId, fileId, file, mimetype ?? undefined)));
       }
       reply(port, ack);
       return;

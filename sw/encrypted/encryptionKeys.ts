@@ -1,4 +1,4 @@
-import { checkEncryptedFile, decodeBase64, encryptedFileId, type EncryptedFile } from '../../src/encryptedFile.js';
+import { checkEncryptedFile, decodeBase64, fileIdInput, fileIdOf, type EncryptedFile } from '../../src/encryptedFile.js';
 import type { Reply, WorkerToPageMessage } from '../../src/protocol.js';
 import { importAesKey } from './decryptRange.js';
 import type { StoredSession } from '../session/sessionStore.js';
@@ -30,12 +30,21 @@ const ASK_TIMEOUT_MS = 5_000;
 export class EncryptionKeys {
   private readonly bySession = new Map<string, Map<string, AttachmentKey>>();
   private readonly arriving = new Map<string, Array<() => void>>();
+  /** How many times each session's keys were forgotten: a key whose id was checked across one is dropped. */
+  private readonly forgotten = new Map<string, number>();
 
   constructor(private readonly ask: AskClient) {}
 
-  /** Keeps `file`'s key for session `sessionId`; false when `fileId` is not the file's own id. */
-  add(sessionId: string, fileId: string, file: EncryptedFile, mimetype: string | undefined): boolean {
-    if (encryptedFileId(file) !== fileId) return false;
+  /**
+   * Keeps `file`'s key for session `sessionId`; false when `fileId` is not the file's own id.
+   * The id is checked with WebCrypto's digest, so that the worker carries one SHA-256 library
+   * only (hash-wasm, for files hashed as they arrive).
+   */
+  async add(sessionId: string, fileId: string, file: EncryptedFile, mimetype: string | undefined): Promise<boolean> {
+    const forgotten = this.forgotten.get(sessionId);
+    if (fileIdOf(new Uint8Array(await crypto.subtle.digest('SHA-256', fileIdInput(file)))) !== fileId) return false;
+    // A session forgotten (signed out) while the id was checked does not get the key back.
+    if (this.forgotten.get(sessionId) !== forgotten) return false;
     let files = this.bySession.get(sessionId);
     if (!files) this.bySession.set(sessionId, (files = new Map()));
     if (!files.has(fileId)) {
@@ -73,7 +82,7 @@ export class EncryptionKeys {
       const reply = await this.ask(clientId, { type: 'mms/key-request', sessionId: session.id, fileId }, ASK_TIMEOUT_MS);
       if (reply?.type !== 'mms/key-reply' || reply.file === null) continue;
       try {
-        if (this.add(session.id, fileId, checkEncryptedFile(reply.file), reply.mimetype ?? undefined)) return held();
+        if (await this.add(session.id, fileId, checkEncryptedFile(reply.file), reply.mimetype ?? undefined)) return held();
       } catch {
         // A page that answers with something else is ignored.
       }
@@ -84,5 +93,6 @@ export class EncryptionKeys {
   /** Forgets every key of a session (sign-out). */
   forget(sessionId: string): void {
     this.bySession.delete(sessionId);
+    this.forgotten.set(sessionId, (this.forgotten.get(sessionId) ?? 0) + 1);
   }
 }

@@ -1,7 +1,8 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { createStore, entries, set } from 'idb-keyval';
 import { describe, expect, it } from 'vitest';
-import { checkEncryptedFile, encodeBase64, encryptedFileId, type EncryptedFile } from '../../src/encryptedFile.js';
+import { checkEncryptedFile, encodeBase64, type EncryptedFile } from '../../src/encryptedFile.js';
+import { encryptedFileId } from '../../src/encryptedFileId.js';
 import { checkEncryptedMediaOptions } from '../../src/mediaUrl.js';
 import { asPageToWorkerMessage, asReply } from '../../src/protocol.js';
 import { askClient, clientInfo, type ClientInfo } from '../../sw/session/askClient.js';
@@ -67,7 +68,7 @@ async function scripted(plainLength: number, script: (n: number) => Answer, opti
   if (options.idleMs !== undefined) t.ctx.bodyIdleMs = options.idleMs;
   await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
   const fileId = encryptedFileId(file);
-  t.ctx.keys.add('s1', fileId, checkEncryptedFile(file), 'video/webm');
+  await t.ctx.keys.add('s1', fileId, checkEncryptedFile(file), 'video/webm');
   const url = `https://app.example/matrix-media-sw/s1/encrypted/${fileId}/clip.webm`;
   const get = (range?: string) => t.request(url, range ? { headers: { Range: range } } : {});
   const tamperedPlain = plain.map((b, i) => b ^ (ciphertext[i]! ^ tampered[i]!));
@@ -227,8 +228,8 @@ describe('finding 6: one event cannot poison another\'s attachment key', () => {
     expect(new Set([realId, ...ids]).size).toBe(4);
     // A fresh worker meets the forgeries first.
     t.ctx.keys.forget('s1');
-    forgeries.forEach((forged, i) => expect(t.ctx.keys.add('s1', ids[i]!, forged, 'text/html')).toBe(true));
-    expect(t.ctx.keys.add('s1', realId, file, 'video/webm')).toBe(true);
+    for (const [i, forged] of forgeries.entries()) expect(await t.ctx.keys.add('s1', ids[i]!, forged, 'text/html')).toBe(true);
+    expect(await t.ctx.keys.add('s1', realId, file, 'video/webm')).toBe(true);
     const response = await get();
     expect([response.status, response.headers.get('Content-Type')]).toEqual([200, 'video/webm']);
     expect([...new Uint8Array(await response.arrayBuffer())]).toEqual([...plain]);
@@ -295,7 +296,7 @@ describe('finding 4: sessions are kept apart between tabs', () => {
     await t.sessions.put({ id: 'alice', key: KEY, homeserverUrl: HS, accessToken: 'alice-token' }, 'tab-a');
     await t.sessions.put({ id: 'bob', key: 'b'.repeat(32), homeserverUrl: HS, accessToken: 'bob-token' }, 'tab-b');
     const fileId = encryptedFileId(file);
-    t.ctx.keys.add('alice', fileId, checkEncryptedFile(file), 'text/plain');
+    await t.ctx.keys.add('alice', fileId, checkEncryptedFile(file), 'text/plain');
     return { t, encryptedUrl: `https://app.example/matrix-media-sw/alice/encrypted/${fileId}/minutes.txt`, downloadUrl: 'https://app.example/matrix-media-sw/alice/download/hs.example/abc' };
   }
 

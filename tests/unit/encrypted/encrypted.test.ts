@@ -1,8 +1,10 @@
 import { encryptAttachment } from 'matrix-encrypt-attachment';
 import { describe, expect, it } from 'vitest';
-import { checkEncryptedFile, decodeBase64, encodeBase64, encryptedFileId, type EncryptedFile } from '../../../src/encryptedFile.js';
+import { checkEncryptedFile, decodeBase64, encodeBase64, type EncryptedFile } from '../../../src/encryptedFile.js';
+import { encryptedFileId } from '../../../src/encryptedFileId.js';
 import { counterBlock, decryptAt, decryptStream, importAesKey } from '../../../sw/encrypted/decryptRange.js';
 import { MediaStore } from '../../../sw/store/mediaStore.js';
+import { EncryptionKeys } from '../../../sw/encrypted/encryptionKeys.js';
 import { sha256 } from '../../../sw/encrypted/verifyHash.js';
 import { createHash } from 'node:crypto';
 import { HS, KEY, setup } from '../workerHarness.js';
@@ -84,6 +86,23 @@ describe('checkEncryptedFile', () => {
     expect(id).not.toContain(file.key.k);
     expect(id).not.toContain(file.iv);
   });
+  it("is the same id in the worker (WebCrypto) as in the page (@noble/hashes), and a wrong one is refused", async () => {
+    const file = await valid();
+    const keys = new EncryptionKeys(async () => undefined);
+    const session = { id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok', clientIds: [] };
+    expect(await keys.add('s1', encryptedFileId({ ...file, iv: encodeBase64(new Uint8Array(16).fill(1)) }), file, 'image/png')).toBe(false);
+    expect(await keys.add('s1', encryptedFileId(file), file, 'image/png')).toBe(true);
+    expect((await keys.find(session, encryptedFileId(file)))?.file).toEqual(file);
+  });
+  it('does not take a key back in for a session signed out while its id was checked', async () => {
+    const file = await valid();
+    const keys = new EncryptionKeys(async () => undefined);
+    const adding = keys.add('s1', encryptedFileId(file), file, 'image/png');
+    keys.forget('s1');
+    expect(await adding).toBe(false);
+    // The session's pages are asked again (none answers here): the key is not held.
+    expect(await keys.find({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok', clientIds: [] }, encryptedFileId(file))).toBeUndefined();
+  });
   it.each([
     ['v', (f: any) => (f.v = 'v1')],
     ['url', (f: any) => (f.url = 'https://hs.example/x')],
@@ -136,7 +155,7 @@ describe('handleMediaRequest: encrypted attachments', () => {
     t.ctx.store = new MediaStore({ chunkBytes: 4096, quota: async () => undefined });
     await t.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     const fileId = encryptedFileId(file);
-    t.ctx.keys.add('s1', fileId, checkEncryptedFile(file), 'video/webm');
+    await t.ctx.keys.add('s1', fileId, checkEncryptedFile(file), 'video/webm');
     const url = `https://app.example/matrix-media-sw/s1/encrypted/${fileId}/clip.webm`;
     const get = (range?: string) => t.request(url, range ? { headers: { Range: range } } : {});
     return { t, plain, get, file, url };
