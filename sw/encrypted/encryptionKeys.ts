@@ -27,6 +27,9 @@ const ARRIVING_MS = 200;
 // A page decoding hundreds of images answers late; an unanswered question costs only this wait.
 const ASK_TIMEOUT_MS = 5_000;
 
+/** Whether two files give the same id: the same `url`, key, IV and hash (see fileIdInput). */
+const sameIdInput = (a: EncryptedFile, b: EncryptedFile) => a.url === b.url && a.key.k === b.key.k && a.iv === b.iv && a.hashes.sha256 === b.hashes.sha256;
+
 export class EncryptionKeys {
   private readonly bySession = new Map<string, Map<string, AttachmentKey>>();
   private readonly arriving = new Map<string, Array<() => void>>();
@@ -41,10 +44,14 @@ export class EncryptionKeys {
    * only (hash-wasm, for files hashed as they arrive).
    */
   async add(sessionId: string, fileId: string, file: EncryptedFile, mimetype: string | undefined): Promise<boolean> {
-    const forgotten = this.forgotten.get(sessionId);
-    if (fileIdOf(new Uint8Array(await crypto.subtle.digest('SHA-256', fileIdInput(file)))) !== fileId) return false;
-    // A session forgotten (signed out) while the id was checked does not get the key back.
-    if (this.forgotten.get(sessionId) !== forgotten) return false;
+    // Every page load hands its keys over anew: a file already held under this id was checked then.
+    const known = this.bySession.get(sessionId)?.get(fileId)?.file;
+    if (!(known && sameIdInput(known, file))) {
+      const forgotten = this.forgotten.get(sessionId);
+      if (fileIdOf(new Uint8Array(await crypto.subtle.digest('SHA-256', fileIdInput(file)))) !== fileId) return false;
+      // A session forgotten (signed out) while the id was checked does not get the key back.
+      if (this.forgotten.get(sessionId) !== forgotten) return false;
+    }
     let files = this.bySession.get(sessionId);
     if (!files) this.bySession.set(sessionId, (files = new Map()));
     if (!files.has(fileId)) {

@@ -117,7 +117,7 @@ function verdictFor(ctx: EncryptedContext, download: SharedDownload, attachment:
   const copy = copyId(download, attachment);
   const whole = !download.running && download.stored >= download.size;
   // A small file is read whole anyway to be decrypted in one call: hashing those very bytes
-  // again (natively, off the worker's thread) costs less than a second read of the store.
+  // again (natively, off the worker's thread) costs no more than trusting an earlier verdict did.
   if (whole && download.size <= KEEP_CHECKED_BYTES) return checkStored(download, attachment.sha256, UNVERIFIED, KEEP_CHECKED_BYTES);
   const known = whole ? ctx.verified.get(copy) : underWay.get(download);
   if (known) return known;

@@ -1,5 +1,5 @@
 import { encryptAttachment } from 'matrix-encrypt-attachment';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { checkEncryptedFile, decodeBase64, encodeBase64, type EncryptedFile } from '../../../src/encryptedFile.js';
 import { encryptedFileId } from '../../../src/encryptedFileId.js';
 import { counterBlock, decryptAt, decryptStream, importAesKey } from '../../../sw/encrypted/decryptRange.js';
@@ -93,6 +93,17 @@ describe('checkEncryptedFile', () => {
     expect(await keys.add('s1', encryptedFileId({ ...file, iv: encodeBase64(new Uint8Array(16).fill(1)) }), file, 'image/png')).toBe(false);
     expect(await keys.add('s1', encryptedFileId(file), file, 'image/png')).toBe(true);
     expect((await keys.find(session, encryptedFileId(file)))?.file).toEqual(file);
+  });
+  it('checks the id of a key once, not again each time a page load hands it over', async () => {
+    const file = await valid();
+    const keys = new EncryptionKeys(async () => undefined);
+    const digest = vi.spyOn(crypto.subtle, 'digest');
+    for (let load = 0; load < 3; load++) expect(await keys.add('s1', encryptedFileId(file), structuredClone(file), 'image/png')).toBe(true);
+    expect(digest).toHaveBeenCalledTimes(1);
+    // Another file under that id is still checked, and refused.
+    expect(await keys.add('s1', encryptedFileId(file), { ...file, iv: encodeBase64(new Uint8Array(16).fill(2)) }, 'image/png')).toBe(false);
+    expect(digest).toHaveBeenCalledTimes(2);
+    digest.mockRestore();
   });
   it('does not take a key back in for a session signed out while its id was checked', async () => {
     const file = await valid();
