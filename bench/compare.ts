@@ -48,6 +48,12 @@ export function rowsOf(r: BenchResults): Rows {
   add('encrypted gallery, worker: after a reload, ms', e.gallery.afterReload.ms.worker);
   add('encrypted gallery, page-side: after a reload, ms', e.gallery.afterReload.ms.page);
   add('encrypted gallery, worker: main thread blocked, ms', e.gallery.longTaskMs.worker);
+  if (e.firefoxGallery) {
+    add('Firefox, encrypted gallery, worker: first visit, ms', e.firefoxGallery.ms.worker);
+    add('Firefox, encrypted gallery, page-side: first visit, ms', e.firefoxGallery.ms.page);
+    add('Firefox, encrypted gallery, worker: after a reload, ms', e.firefoxGallery.afterReload.ms.worker);
+    add('Firefox, encrypted gallery, page-side: after a reload, ms', e.firefoxGallery.afterReload.ms.page);
+  }
   add('encrypted video, worker: first frame, ms', e.video.firstFrameMs.worker);
   add('encrypted video, page-side: first frame, ms', e.video.firstFrameMs.page);
   if (e.video.overLink) add('encrypted video over a link, worker: first frame, ms', e.video.overLink.firstFrameMs.worker);

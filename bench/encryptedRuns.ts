@@ -36,24 +36,29 @@ const inTurn = <M>(modes: M[], rep: number): M[] => [...modes.slice(rep % modes.
  */
 const GALLERY_MIN_REPS = 9;
 
+/** `failures`: images that did not decode, with the reason (none expected). */
+export interface GalleryResults {
+  images: number;
+  ms: Record<Mode, Stat>;
+  longTaskMs: Record<Mode, Stat>;
+  /** The same, leaving out the task that inserted the images (the app's, alike in both paths). */
+  longTaskAfterInsertMs: Record<Mode, Stat>;
+  ratio: Stat;
+  /**
+   * The same gallery again after a reload of the same page: the worker serves its stored
+   * ciphertext (checked again, decrypted); the page fetches it again (from its HTTP cache where
+   * the server's Cache-Control allows), checks and decrypts it again.
+   */
+  afterReload: { ms: Record<Mode, Stat>; ratio: Stat; requestsPerImage: Record<Mode, number> };
+  /** The reference worker's time, and its ratio to the page-side path's in the same repetition. */
+  reference: { ms: Stat; ratio: Stat };
+  failures: string[];
+}
+
 export interface EncryptedResults {
-  /** `failures`: images that did not decode, with the reason (none expected). */
-  gallery: {
-    images: number;
-    ms: Record<Mode, Stat>;
-    longTaskMs: Record<Mode, Stat>;
-    /** The same, leaving out the task that inserted the images (the app's, alike in both paths). */
-    longTaskAfterInsertMs: Record<Mode, Stat>;
-    ratio: Stat;
-    /**
-     * The same gallery again after a reload of the same page: the worker serves its stored
-     * ciphertext (checked again, decrypted), the page downloads, checks and decrypts it again.
-     */
-    afterReload: { ms: Record<Mode, Stat>; ratio: Stat; requestsPerImage: Record<Mode, number> };
-    /** The reference worker's time, and its ratio to the page-side path's in the same repetition. */
-    reference: { ms: Stat; ratio: Stat };
-    failures: string[];
-  };
+  gallery: GalleryResults;
+  /** The same gallery in Firefox ESR (its long tasks are not reported there: Chromium's API). */
+  firefoxGallery?: GalleryResults;
   video: {
     fileBytes: number;
     firstFrameMs: Record<Mode, Stat>;
@@ -174,22 +179,16 @@ async function firstFrameOverLink(browser: Browser, app: AppServer, video: Buffe
   }
 }
 
-export async function encryptedRuns(
-  browser: Browser,
-  app: AppServer,
-  images: Buffer[],
-  video: Buffer,
-  reps: number,
-  stat: StatOf,
-  linkBytesPerSecond?: number,
-): Promise<EncryptedResults> {
-  const hs = await startHomeserver({ rangeSupport: false, freezeNewMedia: false, mediaCacheControl: 'no-cache' });
+/**
+ * The encrypted gallery in `browser`: each path on a first visit, then (worker and page-side)
+ * again after a reload of the same page, `repetitions` times, the paths taking turns.
+ */
+export async function encryptedGallery(browser: Browser, app: AppServer, images: Buffer[], repetitions: number, stat: StatOf): Promise<GalleryResults> {
   // The gallery's homeserver sends Synapse's Cache-Control (a day): after the reload the worker
   // serves its stored copies without asking, and the page's fetches may use the HTTP cache, as
   // they do against Synapse. Against no-cache every stored image would be rechecked first.
   const galleryHs = await startHomeserver({ rangeSupport: false, freezeNewMedia: false });
   try {
-    const token = hs.register('bench', 'pw');
     const galleryToken = galleryHs.register('bench', 'pw');
     const files = await Promise.all(images.map((png) => encryptAndUpload(galleryHs, png)));
     const gallery = {
@@ -203,7 +202,7 @@ export async function encryptedRuns(
       referenceRatio: [] as number[],
       failures: [] as string[],
     };
-    for (let rep = 0; rep < Math.max(reps, GALLERY_MIN_REPS); rep++) {
+    for (let rep = 0; rep < repetitions; rep++) {
       const round = {} as Record<GalleryMode, number>;
       const reloaded = {} as Record<Mode, number>;
       for (const mode of inTurn(GALLERY_MODES, rep)) {
@@ -231,6 +230,39 @@ export async function encryptedRuns(
       gallery.reloadedRatio.push(reloaded.worker / reloaded.page);
       gallery.referenceRatio.push(round.reference / round.page);
     }
+
+    return {
+      images: files.length,
+      ms: { worker: stat(gallery.ms.worker), page: stat(gallery.ms.page) },
+      longTaskMs: { worker: stat(gallery.long.worker), page: stat(gallery.long.page) },
+      longTaskAfterInsertMs: { worker: stat(gallery.longAfter.worker), page: stat(gallery.longAfter.page) },
+      ratio: stat(gallery.ratio),
+      afterReload: {
+        ms: { worker: stat(gallery.reloaded.worker), page: stat(gallery.reloaded.page) },
+        ratio: stat(gallery.reloadedRatio),
+        requestsPerImage: { worker: stat(gallery.reloadedRequests.worker).median, page: stat(gallery.reloadedRequests.page).median },
+      },
+      reference: { ms: stat(gallery.ms.reference), ratio: stat(gallery.referenceRatio) },
+      failures: gallery.failures,
+    };
+  } finally {
+    await galleryHs.close();
+  }
+}
+
+export async function encryptedRuns(
+  browser: Browser,
+  app: AppServer,
+  images: Buffer[],
+  video: Buffer,
+  reps: number,
+  stat: StatOf,
+  linkBytesPerSecond?: number,
+): Promise<EncryptedResults> {
+  const hs = await startHomeserver({ rangeSupport: false, freezeNewMedia: false, mediaCacheControl: 'no-cache' });
+  try {
+    const token = hs.register('bench', 'pw');
+    const galleryResults = await encryptedGallery(browser, app, images, Math.max(reps, GALLERY_MIN_REPS), stat);
 
     const videoFile = await encryptAndUpload(hs, video);
     const first = { worker: [] as number[], page: [] as number[] };
@@ -288,20 +320,7 @@ export async function encryptedRuns(
     const hashMiBs = (await hashPage.evaluate(() => (window as any).hashThroughput())) as number;
     await hashContext.close();
     return {
-      gallery: {
-        images: files.length,
-        ms: { worker: stat(gallery.ms.worker), page: stat(gallery.ms.page) },
-        longTaskMs: { worker: stat(gallery.long.worker), page: stat(gallery.long.page) },
-        longTaskAfterInsertMs: { worker: stat(gallery.longAfter.worker), page: stat(gallery.longAfter.page) },
-        ratio: stat(gallery.ratio),
-        afterReload: {
-          ms: { worker: stat(gallery.reloaded.worker), page: stat(gallery.reloaded.page) },
-          ratio: stat(gallery.reloadedRatio),
-          requestsPerImage: { worker: stat(gallery.reloadedRequests.worker).median, page: stat(gallery.reloadedRequests.page).median },
-        },
-        reference: { ms: stat(gallery.ms.reference), ratio: stat(gallery.referenceRatio) },
-        failures: gallery.failures,
-      },
+      gallery: galleryResults,
       video: {
         fileBytes: video.length,
         firstFrameMs: { worker: stat(first.worker), page: stat(first.page) },
@@ -323,6 +342,5 @@ export async function encryptedRuns(
     };
   } finally {
     await hs.close();
-    await galleryHs.close();
   }
 }

@@ -19,7 +19,7 @@ import { startAppServer, type AppServer } from '../tests/browser/appServer.js';
 import { renderReport, type BenchResults } from './report.js';
 import { stat } from './stat.js';
 import { largeVideo } from './video.js';
-import { encryptedRuns } from './encryptedRuns.js';
+import { encryptedGallery, encryptedRuns, type GalleryResults } from './encryptedRuns.js';
 import { VIDEO_STRATEGIES, videoRun, type VideoStrategy } from './videoRuns.js';
 import { workerTarget } from './workerHeap.js';
 import { buildBaseline } from './baseline.js';
@@ -209,15 +209,19 @@ async function measure(browser: Browser, app: AppServer, hs: Homeserver, token: 
     // The replay once the server's max-age has run out: the worker asks before it serves its copy.
     await videoRun(browser, 'Chromium', app, false, videoData, ['c', 'direct'], videoReps, stat, { staleReplay: true }),
   ];
+  const encryptedImages = Array.from({ length: SIZES.encryptedImages }, (_, i) => noisyPng(i));
+  let firefoxGallery: GalleryResults;
   const firefoxBrowser = await firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr' } as Parameters<typeof firefox.launch>[0]);
   try {
     videoResults.push(await videoRun(firefoxBrowser, 'Firefox', app, false, videoData, all, videoReps, stat));
     videoResults.push(await videoRun(firefoxBrowser, 'Firefox', app, false, videoData, ['c', 'direct'], videoReps, stat, { staleReplay: true }));
+    console.log(`encrypted gallery in Firefox: ${SIZES.encryptedImages} images × 3 paths × ${SIZES.reps} repetitions…`);
+    firefoxGallery = await encryptedGallery(firefoxBrowser, app, encryptedImages, SIZES.reps, stat);
   } finally {
     await firefoxBrowser.close();
   }
   console.log(`encrypted: ${SIZES.encryptedImages} images and the video, in the worker and in the page…`);
-  const encrypted = await encryptedRuns(browser, app, Array.from({ length: SIZES.encryptedImages }, (_, i) => noisyPng(i)), videoData, SIZES.reps, stat, LINK_BYTES_PER_SECOND);
+  const encrypted = { ...(await encryptedRuns(browser, app, encryptedImages, videoData, SIZES.reps, stat, LINK_BYTES_PER_SECOND)), firefoxGallery };
   console.log('memory: a video downloaded, stored and played again through the worker…');
   const memory = await workerMemory(browser, app, videoData);
   console.log(`requests outside the media paths: ${SIZES.sameOrigin} same-origin fetches…`);

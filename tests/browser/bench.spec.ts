@@ -32,6 +32,7 @@ test('the benchmark runs in quick mode and reports every strategy', async ({ bro
   expect(Object.keys(results.encrypted.gallery.ms)).toEqual(['worker', 'page']);
   // Every encrypted image decoded, through the worker, in the page and through the reference worker.
   expect(results.encrypted.gallery.failures).toEqual([]);
+  expect(results.encrypted.firefoxGallery.failures).toEqual([]);
   expect(results.encrypted.gallery.reference.ratio.n).toBe(results.encrypted.gallery.ratio.n);
   expect(results.encrypted.video.replayBytes).toBeGreaterThanOrEqual(0);
   // After a reload the worker serves the encrypted gallery from its store, asking nothing of
