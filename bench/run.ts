@@ -2,7 +2,7 @@
  * `npm run bench`: every way to load authenticated media, side by side in one run, in Debian's
  * Chromium, against the embedded homeserver on another origin on loopback. Medians over
  * repetitions; ratios computed pair by pair within a repetition. Writes a markdown table, JSON
- * and an SVG chart. `--quick` runs tiny sizes in seconds (the test suite does, to keep this
+ * and an SVG chart. `--quick` runs small sizes in minutes (the test suite does, to keep this
  * working) and writes to a temporary folder; `--out DIR` chooses where the results go (default
  * bench/results). The video runs also in Firefox ESR, against the server that ignores Range.
  * `--against <git ref>` runs the quick rows for today and for that ref in turns, `--rounds N`
