@@ -26,7 +26,6 @@ interface CachedBlob {
   bytes: number;
 }
 
-
 export class BlobMediaLoader {
   private readonly cache = new Map<string, CachedBlob>();
   private inFlight = new Map<string, Promise<string>>();

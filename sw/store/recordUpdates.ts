@@ -3,10 +3,10 @@ import type { StoredFile } from './storedFile.js';
 
 /**
  * How changes to stored files' records (last used, freshness) reach IndexedDB: many in one
- * transaction. A gallery served from the store marks hundreds of files as used at once; one
- * read-write transaction each kept IndexedDB busy, and every read of a chunk, whose transaction
- * covers the same object store, queued behind them: a stored gallery after a reload took 1.6 ×
- * the time of one without them (bench/results, "after a reload").
+ * transaction. A gallery served from the store marks hundreds of files as used at once; with a
+ * read-write transaction each, every read of a chunk whose transaction shared their object store
+ * queued behind them: 300 encrypted images after a reload took 1.0 × the page-side time, 0.75 ×
+ * once the updates shared transactions (docs/performance.md, "Where the time went").
  *
  * The index in memory is the store's truth while the worker runs; what is written here only has
  * to survive the worker. A change waits at most for the transaction under way.
@@ -35,11 +35,6 @@ export class RecordUpdates {
   /** Forgets the changes waiting for `key` (its file is being deleted). */
   drop(key: string): void {
     this.waiting.delete(key);
-  }
-
-  /** Resolves once every change made so far has been written (or has failed). */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
   }
 
   private async run(): Promise<void> {
