@@ -108,9 +108,14 @@ async function openPage(browser: Browser, app: AppServer, hs: Homeserver, token:
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${app.url}/bench/page.html`);
+  await setUp(page, hs, token, mode);
+  return { context, page };
+}
+
+/** Once the page (loaded or reloaded) is ready, sets up `mode`'s strategy on it. */
+async function setUp(page: Page, hs: Homeserver, token: string, mode: GalleryMode): Promise<void> {
   await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
   await page.evaluate(([s, h, t]) => (window as any).setupStrategy(s, h, t), [mode === 'worker' ? 'mms-warm' : mode === 'reference' ? 'ideal' : 'none', hs.url, token] as const);
-  return { context, page };
 }
 
 /** Samples a target's heap (JS heap plus array buffer backing stores) until stopped; resolves to the peak. */
@@ -215,8 +220,7 @@ export async function encryptedGallery(browser: Browser, app: AppServer, images:
         gallery.longAfter[mode].push(result.longTaskAfterInsertMs);
         if (mode !== 'reference') {
           await page.reload();
-          await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-          await page.evaluate(([m, h, t]) => (window as any).setupStrategy(m === 'worker' ? 'mms-warm' : 'none', h, t), [mode, galleryHs.url, galleryToken] as const);
+          await setUp(page, galleryHs, galleryToken, mode);
           const from = galleryHs.log.length;
           const again = await page.evaluate(([f, m]) => (window as any).encryptedGallery(f, m), [files, mode] as const);
           gallery.reloadedRequests[mode].push((galleryHs.log.length - from) / files.length);
@@ -304,8 +308,7 @@ export async function encryptedRuns(
           await page.evaluate(() => (window as any).dropVideo());
           const reloadAt = hs.log.length;
           await page.reload();
-          await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-          await page.evaluate(([h, t]) => (window as any).setupStrategy('mms-warm', h, t), [hs.url, token] as const);
+          await setUp(page, hs, token, 'worker');
           await page.evaluate(([f]) => (window as any).encryptedVideo(f, 'worker', 0.5), [videoFile] as const);
           await settle(hs);
           replayBytes = mediaBytes(hs, reloadAt);
