@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { PLAY_AND_SEEK, storeContents, storeScenarios, untilStored, VIDEO } from '../scenarios/store.js';
+import { paddedVideo, PLAY_AND_SEEK, storeContents, storeScenarios, untilStored, VIDEO } from '../scenarios/store.js';
 import { storeRuleScenarios } from '../scenarios/storeRules.js';
 import { expect, register, test } from './fixtures.js';
 import { pageDriver } from './pageDriver.js';
@@ -11,16 +11,6 @@ runScenarios('the store follows the server and the app', storeRuleScenarios);
 // A homeserver that ignores Range, as Synapse does, and says no-cache, so that only the worker's
 // store can spare a second download.
 test.use({ homeserverOptions: { rangeSupport: false, mediaCacheControl: 'no-cache' } });
-
-/** The video padded to `megabytes` with an EBML Void element after its segment, which players skip. */
-function paddedVideo(megabytes: number, seed: number): Buffer {
-  const padding = megabytes * 1024 * 1024 - VIDEO.length - 9;
-  const header = Buffer.alloc(9);
-  header[0] = 0xec; // Void
-  header[1] = 0x01; // an 8-byte size follows: 7 bytes of length
-  header.writeUIntBE(padding, 3, 6);
-  return Buffer.concat([VIDEO, header, Buffer.alloc(padding, seed)]);
-}
 
 const play = (page: Page, src: string, unload = false) =>
   pageDriver(page, 'chromium').run<{ loaded: string; played: boolean }>(PLAY_AND_SEEK, { src, at: 0.5, unload });

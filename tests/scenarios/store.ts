@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Homeserver } from '../../demo/homeserver/server.js';
@@ -12,6 +13,19 @@ import type { Scenario } from './takeover.js';
  */
 
 export const VIDEO = readFileSync(resolve(import.meta.dirname, '../../demo/media/sample-video.webm'));
+
+/**
+ * The video padded to `megabytes` with an EBML Void element after its segment, which players
+ * skip; `random` padding, for a disk that must not compress it.
+ */
+export function paddedVideo(megabytes: number, seed: number, random = false): Buffer {
+  const padding = megabytes * 1024 * 1024 - VIDEO.length - 9;
+  const header = Buffer.alloc(9);
+  header[0] = 0xec; // Void
+  header[1] = 0x01; // an 8-byte size follows: 7 bytes of length
+  header.writeUIntBE(padding, 3, 6);
+  return Buffer.concat([VIDEO, header, random ? randomBytes(padding) : Buffer.alloc(padding, seed)]);
+}
 
 /**
  * Plays a <video crossorigin> from `args.src`, seeks to `args.at` of its length; what the user

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import type { Homeserver } from '../../demo/homeserver/server.js';
+import { samplePhoto } from '../../demo/homeserver/samples.js';
+import { startBusyLoops } from '../busyLoops.js';
+import type { PageDriver } from './driver.js';
+import { mediaBytesSent, paddedVideo, PLAY_AND_SEEK } from './store.js';
+
+/**
+ * A small disk, or a small quota: the room an origin really has is less than the browser says
+ * (Chromium's `estimate()` reports 1 GiB or more whatever the disk holds). A client's own
+ * IndexedDB (its crypto store, its sync state) fills most of that room; the user watches media;
+ * the app must still be able to write afterwards, since a failed write there can lose keys.
+ * The store's bytes can always be downloaded again; the app's cannot.
+ */
+
+const MiB = 1024 * 1024;
+
+/**
+ * Writes `args.megabytes` MiB of random bytes (the app's data: incompressible, like keys and
+ * ciphertext) into database `args.name`, one MiB per transaction, as an app writes; stops at the
+ * first write that fails. Resolves with how many were written and the error's name.
+ */
+const APP_WRITES = `
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open(args.name, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('data');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const count = await new Promise((resolve) => {
+    const req = db.transaction('data').objectStore('data').count();
+    req.onsuccess = () => resolve(req.result);
+  });
+  let written = 0;
+  let error = null;
+  for (let i = 0; i < args.megabytes; i++) {
+    const bytes = new Uint8Array(1 << 20);
+    for (let at = 0; at < bytes.length; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
+    try {
+      await new Promise((resolve, reject) => {
+        const tx = db.transaction('data', 'readwrite');
+        tx.objectStore('data').put(bytes, count + i);
+        tx.oncomplete = () => resolve();
+        tx.onerror = (event) => reject(event.target.error || tx.error);
+        tx.onabort = () => reject(tx.error);
+      });
+      written += 1;
+    } catch (e) {
+      error = (e && e.name) || String(e);
+      break;
+    }
+  }
+  db.close();
+  return { written, error };`;
+
+const DELETE_DATABASE = `
+  await new Promise((resolve, reject) => {
+    const req = indexedDB.deleteDatabase(args);
+    req.onsuccess = () => resolve();
+    req.onerror = () => reject(req.error);
+  });`;
+
+interface StoreUsage {
+  files: number;
+  bytes: number;
+  limitBytes: number;
+}
+
+const storeUsage = (d: PageDriver) => d.run<StoreUsage>('return await window.handles[0].storeUsage();');
+
+export interface SmallRoomEnv {
+  driver: PageDriver;
+  homeserver: Homeserver;
+  note: (text: string) => void;
+  /** Keeps every core busy while the video plays and seeks. */
+  underLoad: boolean;
+}
+
+/** The scenario, in a browser whose origin has little room (a small disk, or a small quota). */
+export async function mediaOnASmallDisk(env: SmallRoomEnv): Promise<void> {
+  const { driver: d, homeserver } = env;
+  Object.assign(homeserver.config, { rangeSupport: false, mediaCacheControl: 'no-cache' });
+  const token = homeserver.register('alice', 'pw');
+  await d.run('const r = await window.register(args); if (!r.ok) throw new Error(r.message);', { homeserverUrl: homeserver.url, accessToken: token });
+
+  // The room, found as the store must find it: by writing until a write fails.
+  const probe = await d.run<{ written: number; error: string | null }>(APP_WRITES, { name: 'room-probe', megabytes: 1024 });
+  assert.ok(probe.error !== null && probe.written >= 10, `the origin should have a small room: ${JSON.stringify(probe)}`);
+  await d.run(DELETE_DATABASE, 'room-probe');
+  const room = probe.written;
+  const appData = Math.floor(room * 0.8);
+  const filled = await d.run<{ written: number; error: string | null }>(APP_WRITES, { name: 'app-data', megabytes: appData });
+  assert.equal(filled.written, appData, `the app's database takes 80 % of the room: ${JSON.stringify(filled)}`);
+  const left = room - appData;
+  const before = await storeUsage(d);
+  env.note(`room ${room} MiB (the write after it failed with ${probe.error}); the app's data ${appData} MiB; the store's limit before any media: ${(before.limitBytes / MiB).toFixed(1)} MiB`);
+
+  // Media shows: a photo and its thumbnail.
+  const photo = homeserver.addMedia(await samplePhoto(640, 480, 7, 'png'), 'image/png', 'photo.png');
+  for (const options of [{}, { width: 96, height: 96, method: 'scale' }]) {
+    const src = await d.run<string>('return window.handles[0].mediaUrl(args.mxc, args.options);', { mxc: photo, options });
+    const shown = await d.run<{ ok: boolean; width: number }>('return await window.loadImage(args);', src);
+    assert.ok(shown.ok && shown.width > 0 && shown.width <= 640, `${JSON.stringify(options)} shows: ${JSON.stringify(shown)}`);
+  }
+
+  // A video larger than the room left, played and sought to 80 %.
+  const size = 24;
+  assert.ok(size > left, `the video (${size} MiB) must not fit the room left (${left} MiB)`);
+  const video = paddedVideo(size, 3, true);
+  const mxc = homeserver.addMedia(video, 'video/webm', 'big.webm');
+  const src = await d.run<string>('return window.handles[0].mediaUrl(args);', mxc);
+  const sentBefore = mediaBytesSent(homeserver);
+  const stopLoops = env.underLoad ? startBusyLoops() : undefined;
+  let watched;
+  try {
+    watched = await d.run<{ loaded: string; seeked: string; played: boolean }>(PLAY_AND_SEEK, { src, at: 0.8, unload: true });
+  } finally {
+    await stopLoops?.();
+  }
+  assert.deepEqual({ loaded: watched.loaded, seeked: watched.seeked, played: watched.played }, { loaded: 'loadedmetadata', seeked: 'seeked', played: true });
+  // Bytes are counted once each response has ended: a download nobody reads stops within seconds.
+  const video_ = (r: Homeserver['log'][number]) => r.method === 'GET' && r.path.includes(mxc.split('/').pop()!);
+  for (let i = 0; i < 200 && !homeserver.log.filter(video_).every((r) => r.closed); i++) await new Promise((r) => setTimeout(r, 100));
+  const sent = mediaBytesSent(homeserver) - sentBefore;
+  env.note(`the ${size} MiB video played and sought to 80 %${env.underLoad ? ' with every core busy' : ''}: the homeserver sent ${(sent / video.length).toFixed(2)} × the file in ${homeserver.log.filter(video_).length} responses`);
+
+  // The store leaves the room it found to the app: its limit is no more than the room left.
+  let usage = await storeUsage(d);
+  for (let i = 0; i < 100 && usage.bytes > usage.limitBytes; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    usage = await storeUsage(d);
+  }
+  env.note(`after the video the store holds ${(usage.bytes / MiB).toFixed(1)} MiB and reports a limit of ${(usage.limitBytes / MiB).toFixed(1)} MiB`);
+  assert.ok(usage.limitBytes <= left * MiB, `storeUsage().limitBytes is ${(usage.limitBytes / MiB).toFixed(1)} MiB, above the ${left} MiB of room the disk had left`);
+  assert.ok(usage.bytes <= usage.limitBytes, `the store holds ${usage.bytes} bytes, above its limit ${usage.limitBytes}`);
+
+  // The app writes 10 % of the room more, and media goes on showing.
+  const more = Math.ceil(room * 0.1);
+  const later = await d.run<{ written: number; error: string | null }>(APP_WRITES, { name: 'app-data', megabytes: more });
+  assert.deepEqual(later, { written: more, error: null }, `after media was watched the app can write ${more} MiB more`);
+  assert.ok(sent <= video.length * 1.05, `the homeserver sent ${sent} bytes for the ${video.length}-byte video: more than 1.05 × the file`);
+  const again = await d.run<{ ok: boolean }>('return await window.loadImage(args);', await d.run<string>('return window.handles[0].mediaUrl(args);', photo));
+  assert.ok(again.ok, 'the photo still shows');
+}
