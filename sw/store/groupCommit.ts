@@ -47,7 +47,8 @@ export class GroupCommit {
   drop(which: (write: Write) => boolean): void {
     const dropped = this.waiting.filter((entry) => which(entry.write));
     this.waiting = this.waiting.filter((entry) => !which(entry.write));
-    for (const entry of dropped) entry.reject(new DOMException('The file was deleted while its bytes waited to be written.', 'AbortError'));
+    // Not AbortError: that one, from IndexedDB, can mean the disk is full (StoreRoom).
+    for (const entry of dropped) entry.reject(new DOMException('The file was deleted while its bytes waited to be written.', 'NotFoundError'));
   }
 
   /** Resolves once no transaction is under way: every write committed so far is in `committed`. */

@@ -7,11 +7,15 @@ export function request<T>(req: IDBRequest<T>): Promise<T> {
   });
 }
 
-/** Resolves when `tx` commits; rejects when it fails or is aborted. */
+/**
+ * Resolves when `tx` commits; rejects when it fails or is aborted, with the failing request's
+ * error: Firefox tells the transaction of a request's error (a QuotaExceededError) before it
+ * sets the transaction's own, so `tx.error` is still null then.
+ */
 export function completion(tx: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
+    tx.onerror = (event) => reject((event.target as IDBRequest | null)?.error ?? tx.error);
     tx.onabort = () => reject(tx.error ?? new DOMException('The transaction was aborted.', 'AbortError'));
   });
 }

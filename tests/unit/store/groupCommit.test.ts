@@ -52,7 +52,7 @@ describe('GroupCommit', () => {
     await tick();
     const b = group.commit(db, write('b'));
     group.drop((w) => w.record.key === 'b');
-    await expect(b).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(b).rejects.toMatchObject({ name: 'NotFoundError' });
     transactions[0]!.complete();
     await a;
     await group.idle();
