@@ -3,6 +3,7 @@ import { GroupCommit } from './groupCommit.js';
 import { RecordUpdates } from './recordUpdates.js';
 import { completion, request } from './idb.js';
 import { StoreSettings } from './storeSettings.js';
+import { isRoomError, StoreRoom } from './storeRoom.js';
 import { BLOB_BYTES, chunkValue, lengthOf, readChunkValue, takesBlobs, type ChunkBytes } from './storedChunk.js';
 import type { StoredFile } from './storedFile.js';
 
@@ -31,12 +32,12 @@ export interface MediaStoreOptions {
   now?: () => number;
   /** The storage quota, for the default limit; navigator.storage.estimate() by default. */
   quota?: () => Promise<number | undefined>;
+  /** How long the store keeps to the room it found before trying for more (see StoreRoom). */
+  growAfterMs?: number;
 }
 
-/** Chromium near its quota aborts with AbortError, Firefox throws QuotaExceededError. */
-export function isQuotaError(error: unknown): boolean {
-  return error instanceof DOMException && (error.name === 'QuotaExceededError' || error.name === 'AbortError');
-}
+/** The store's own refusal: its limit leaves no room for these bytes. */
+const noRoom = () => new DOMException('The store limit leaves no room for this file.', 'QuotaExceededError');
 
 async function estimatedQuota(): Promise<number | undefined> {
   try {
@@ -61,6 +62,10 @@ export class MediaStore {
   private opened: Promise<IDBDatabase | undefined> | undefined;
   /** Each session's `storeBytes` and `storeMaxAgeMs`, where its registration gave them. */
   private readonly settings = new StoreSettings();
+  /** The room the store found by writing, where it is less than the default limit. */
+  private readonly room: StoreRoom;
+  /** Databases closed for another's upgrade or deletion: their aborted writes say nothing of room. */
+  private readonly closed = new WeakSet<IDBDatabase>();
   // The default limit asks the browser for its quota; once is enough, not once per chunk.
   private defaultLimit: Promise<number> | undefined;
   /** Whether the browser's IndexedDB takes Blobs: tried once, with the first large chunk. */
@@ -71,6 +76,7 @@ export class MediaStore {
     this.chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
     this.now = options.now ?? Date.now;
     this.quota = options.quota ?? estimatedQuota;
+    this.room = new StoreRoom(this.now, options.growAfterMs);
   }
 
   /** Opens the database and reads the index once; resolves false where storage cannot be used. */
@@ -90,6 +96,7 @@ export class MediaStore {
       const db = await request(req);
       // A page clearing the store (indexedDB.deleteDatabase) must not wait for this worker to stop.
       db.onversionchange = () => {
+        this.closed.add(db);
         db.close();
         this.files.clear();
         this.opened = undefined;
@@ -102,6 +109,7 @@ export class MediaStore {
       ]);
       for (const file of records) this.files.set(file.key, file);
       this.settings.load(metaKeys, metaValues);
+      this.room.load(metaKeys, metaValues);
       return db;
     } catch (error) {
       this.unavailable = error instanceof Error ? `${error.name}: ${error.message}` : 'IndexedDB cannot be opened';
@@ -121,15 +129,26 @@ export class MediaStore {
   }
 
   /**
-   * The most bytes kept for session `sessionId`: its `storeBytes`, else the default, the smaller
-   * of 1 GiB and a tenth of the quota. Without a session: the most kept for the whole origin,
-   * the default or the largest session limit, whichever is more.
+   * The most bytes kept for session `sessionId`: its `storeBytes`, else the default, the smallest
+   * of 1 GiB, a tenth of the quota and the room the store found (StoreRoom). Without a session:
+   * the most kept for the whole origin, the default or the largest session limit, whichever is
+   * more. What `storeUsage()` reports.
    */
   async limitBytes(sessionId?: string): Promise<number> {
-    // The sessions' limits are read with the index.
+    return this.limitWithin('found', sessionId);
+  }
+
+  /** Whether a file of `bytes` may go to the store for session `sessionId` (else it is held in memory for its view). */
+  async fits(sessionId: string, bytes: number): Promise<boolean> {
+    return bytes <= (await this.limitWithin('enforced', sessionId));
+  }
+
+  /** The limit by the room `found`, or by the room `enforced` now (none while the store may try for more). */
+  private async limitWithin(room: 'found' | 'enforced', sessionId?: string): Promise<number> {
+    // The sessions' limits and the room found are read with the index.
     await this.ready();
     this.defaultLimit ??= this.quota().then((quota) => (quota ? Math.min(DEFAULT_LIMIT_CAP, Math.floor(quota / 10)) : DEFAULT_LIMIT_CAP));
-    const byDefault = await this.defaultLimit;
+    const byDefault = Math.min(await this.defaultLimit, room === 'found' ? this.room.limitBytes : this.room.enforcedBytes);
     if (sessionId !== undefined) return this.settings.get('limit', sessionId) ?? byDefault;
     return Math.max(byDefault, ...this.settings.all('limit'));
   }
@@ -173,8 +192,9 @@ export class MediaStore {
    * in one transaction (shared with other files' writes waiting at the same time: see
    * GroupCommit). Several chunks per transaction because each commit has a cost of its own:
    * four per transaction wrote 1.4× faster than one in Chromium, 1.2× in Firefox. Makes room
-   * first by evicting the least recently used other files (never those in `keep`); on a quota
-   * error it evicts once more and tries again. Rejects when there is no room.
+   * first by evicting the least recently used other files (never those in `keep`). A write the
+   * browser refuses for lack of room lowers the store's limit to the room it found (StoreRoom),
+   * and is tried once more if it then fits. Rejects when there is no room.
    */
   async writeChunks(file: StoredFile, index: number, arrived: readonly ChunkBytes[], keep: ReadonlySet<string>): Promise<void> {
     const db = await this.database();
@@ -184,15 +204,37 @@ export class MediaStore {
     const bytes = chunks.reduce((total, chunk) => total + lengthOf(chunk), 0);
     const record: StoredFile = { ...file, stored: index * this.chunkBytes + bytes, lastUsed: this.now() };
     const others = new Set([...keep, file.key]);
-    if (!(await this.makeRoom(bytes, others, file.sessionId))) throw new DOMException('The store limit leaves no room for this file.', 'QuotaExceededError');
+    if (!(await this.makeRoom(bytes, others, file.sessionId))) throw noRoom();
     for (let attempt = 0; ; attempt++) {
       try {
         await this.writes.commit(db, { record, index, chunks, bytes });
+        this.room.wrote(this.usedBytes());
         return;
       } catch (error) {
-        if (attempt > 0 || !isQuotaError(error) || !(await this.evictOne(others, undefined))) throw error;
+        // Chromium aborts the writes of a database closed for a page's deleteDatabase: not a full disk.
+        if (attempt > 0 || !isRoomError(error) || this.closed.has(db)) throw error;
+        await this.roomFound(keep);
+        if (!(await this.makeRoom(bytes, others, file.sessionId))) throw noRoom();
       }
     }
+  }
+
+  /**
+   * A write failed for lack of room: the limit becomes half of what the store holds, and its
+   * least recently used files (not those in `keep`, being downloaded) go until it holds no more.
+   */
+  private async roomFound(keep: ReadonlySet<string>): Promise<void> {
+    this.room.full(this.usedBytes());
+    const all = await this.limitWithin('enforced');
+    while (this.usedBytes() > all) {
+      if (!(await this.evictOne(keep, undefined))) break;
+    }
+    await this.room.save(await this.database());
+  }
+
+  /** Evicts until session `sessionId` and the origin hold no more than their limits (a download that went past them has ended). */
+  async fit(sessionId: string, keep: ReadonlySet<string>): Promise<void> {
+    await this.evictUntil(0, keep, sessionId, await this.limitWithin('enforced', sessionId), await this.limitWithin('enforced'));
   }
 
   /**
@@ -282,11 +324,18 @@ export class MediaStore {
    * files within its limit, then anyone's within the origin's; false if they cannot.
    */
   private async makeRoom(bytes: number, keep: ReadonlySet<string>, sessionId: string): Promise<boolean> {
-    const own = await this.limitBytes(sessionId);
+    const own = await this.limitWithin('enforced', sessionId);
+    const all = await this.limitWithin('enforced');
+    // Nothing is evicted for bytes that would not fit beside the files that must stay.
+    const staying = (session?: string) => this.list().reduce((sum, f) => sum + (keep.has(f.key) && (session === undefined || f.sessionId === session) ? f.stored : 0), 0);
+    if (staying(sessionId) + bytes > own || staying() + bytes > all) return false;
+    return this.evictUntil(bytes, keep, sessionId, own, all);
+  }
+
+  private async evictUntil(bytes: number, keep: ReadonlySet<string>, sessionId: string, own: number, all: number): Promise<boolean> {
     while (this.usedBytes(sessionId) + bytes > own) {
       if (!(await this.evictOne(keep, sessionId))) return false;
     }
-    const all = await this.limitBytes();
     while (this.usedBytes() + bytes > all) {
       if (!(await this.evictOne(keep, undefined))) return false;
     }

@@ -125,19 +125,6 @@ describe('MediaStore', () => {
     expect((await store.get('a'))?.stored).toBe(4);
   });
 
-  it('on a quota error from the browser, evicts another file and tries once more', async () => {
-    const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
-    await storeWhole(store, file('old', 4));
-    const put = IDBObjectStore.prototype.put;
-    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementationOnce(() => {
-      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-    });
-    await store.writeChunks(file('new', 4), 0, [chunk(4, 7)], new Set());
-    expect(IDBObjectStore.prototype.put).not.toBe(put);
-    expect(store.list().map((f) => f.key)).toEqual(['new']);
-    expect(await store.readChunk('new', 0)).toEqual(bytes(4, 7));
-  });
-
   it('writes made at the same time share one transaction', async () => {
     const store = new MediaStore({ chunkBytes: 4, quota: async () => 1e9 });
     await store.ready();
