@@ -1,7 +1,7 @@
 import type { HomeserverMediaRequest, LocalMediaRequest } from '../routing/classifyMediaUrl.js';
 import type { DiagnosticEntry } from '../../src/protocol.js';
 import { checkedNow, keepRuleOf } from './freshness.js';
-import { HeldInMemory, MEMORY_HELD_BYTES } from './heldInMemory.js';
+import { MEMORY_HELD_BYTES } from './heldInMemory.js';
 import type { MediaStore } from './mediaStore.js';
 import { newGeneration, type StoredFile } from './storedFile.js';
 import { emulateRange, parseRangeHeader, sliceStream } from '../upstream/rangeResponse.js';
@@ -31,6 +31,8 @@ export interface StoreContext {
   opening: Map<string, Promise<Opened>>;
   /** How long an upstream body may send nothing before its download fails (tests shorten it). */
   bodyIdleMs?: number;
+  /** How long a download nobody reads goes on, and a file held in memory stays (LINGER_MS; tests shorten it). */
+  lingerMs?: number;
   /** How long a recheck may take before stored bytes are served anyway (tests shorten it). */
   recheckTimeoutMs?: number;
   /** Stale files asked about lately, by store key (see useStored). */
@@ -182,18 +184,12 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   const offset = response.status === 206 && file ? contentRangeStart(response) : response.status === 200 ? 0 : undefined;
   const length = Number(response.headers.get('Content-Length') ?? NaN);
   const size = file ? file.size : response.status === 200 ? length : undefined;
-  const usable =
-    response.body !== null &&
-    offset !== undefined &&
-    offset <= from &&
-    (response.status !== 200 || length === size) &&
-    size !== undefined &&
-    Number.isFinite(size) &&
-    size > 0 &&
-    (rule.store
-      ? (await ctx.store.ready()) && size <= (await ctx.store.limitBytes(request.sessionId))
-      : size <= MEMORY_HELD_BYTES);
-  if (!usable) return { response, continued: file !== undefined };
+  const whole = response.body !== null && offset !== undefined && offset <= from && (response.status !== 200 || length === size) && size !== undefined && Number.isFinite(size) && size > 0;
+  if (!whole) return { response, continued: file !== undefined };
+  // What the store does not take (no-store, no store, past its limit) is held in memory for the
+  // view, within a bound: the element's seeks read the one download.
+  const stored = rule.store && (await ctx.store.ready()) && (await ctx.store.fits(request.sessionId, size));
+  if (!stored && size - from > MEMORY_HELD_BYTES) return { response, continued: file !== undefined };
   const headers: Record<string, string> = file?.headers ?? {};
   if (!file) for (const name of KEPT_HEADERS) {
     const value = response.headers.get(name);
@@ -201,15 +197,19 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   }
   const checked = checkedNow(rule);
   if (file) ctx.store.renew(key, file.generation, checked);
-  const record: StoredFile = { ...(file ?? { key, sessionId: request.sessionId, size: size!, stored: 0, headers, lastUsed: Date.now(), generation: newGeneration() }), ...checked };
+  const record: StoredFile = { ...(file ?? { key, sessionId: request.sessionId, size, stored: 0, headers, lastUsed: Date.now(), generation: newGeneration() }), ...checked };
   const download: SharedDownload = new SharedDownload({
-    store: rule.store ? ctx.store : new HeldInMemory(ctx.store.chunkBytes),
+    store: ctx.store,
+    inMemory: !stored,
     file: record,
     busy,
     idleMs: ctx.bodyIdleMs,
+    lingerMs: ctx.lingerMs,
     onProgress: (progress) => ctx.progress?.(request, progress),
     onEnd: () => {
       if (ctx.downloads.get(key) === download) ctx.downloads.delete(key);
+      // A download the store's limit was lowered under (no room left on the disk) keeps its bytes until it ends.
+      void ctx.store.fit(request.sessionId, busy()).catch(() => undefined);
     },
   });
   ctx.downloads.set(key, download);

@@ -1,4 +1,5 @@
 import { ChunkQueue, viewOf, type Chunk } from './chunkQueue.js';
+import { HeldInMemory, MEMORY_HELD_BYTES } from './heldInMemory.js';
 import type { MediaStore } from './mediaStore.js';
 import type { StoredFile } from './storedFile.js';
 import { BODY_IDLE_TIMEOUT_MS, readWithin } from '../upstream/readBody.js';
@@ -7,11 +8,13 @@ import { BODY_IDLE_TIMEOUT_MS, readWithin } from '../upstream/readBody.js';
  * One download, many readers. The homeserver ignores Range, so every seek would download the
  * file again from its start; instead one upstream download per session and file feeds the store,
  * and every request that wants bytes of the file reads them: from the store where they are kept,
- * from memory where they have just arrived, or by waiting for them. No file is held whole in
- * memory: at most the chunk being filled.
+ * from memory where they have just arrived, or by waiting for them. A file the store keeps is
+ * never held whole in memory: at most the chunks on their way to the disk. One it does not keep
+ * (no-store, too large for its limit, or no room left on the disk) is held in memory for its
+ * view (HeldInMemory) and let go once nobody has read it for LINGER_MS.
  */
 
-/** How long a download that nobody reads goes on, so that a seek ahead finds its bytes. */
+/** How long a download that nobody reads goes on (or a file held in memory stays), so that a seek finds its bytes. */
 export const LINGER_MS = 5_000;
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -20,11 +23,15 @@ export interface Progress {
   total: number;
 }
 
-/** Where a download keeps its chunks: the media store, or memory for a file that may not be stored (HeldInMemory). */
+/** Where a download keeps its chunks: the media store. */
 export type ChunkStore = Pick<MediaStore, 'chunkBytes' | 'writeChunks' | 'readChunk' | 'touch' | 'deleteCopy'>;
 
 export interface DownloadOptions {
   store: ChunkStore;
+  /** Holds what arrives in memory, not in the store (a no-store file, or one the store has no room for). */
+  inMemory?: boolean;
+  /** The most bytes held in memory when the store fails a write part way (MEMORY_HELD_BYTES by default). */
+  memoryBytes?: number;
   /** The file's record: what is stored so far (`stored`), its size and headers. */
   file: StoredFile;
   /** Files being downloaded now, which eviction must leave alone. */
@@ -40,7 +47,8 @@ export interface DownloadOptions {
 /** Where a reader goes for bytes that neither the store nor this download will bring: the network. */
 export type Fallback = (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
 
-type State = 'idle' | 'running' | 'done' | 'stopped' | 'failed';
+/** 'held': the whole file has arrived, part of it in memory, kept for the view's later reads. */
+type State = 'idle' | 'running' | 'held' | 'done' | 'stopped' | 'failed';
 
 export class SharedDownload {
   readonly key: string;
@@ -51,6 +59,10 @@ export class SharedDownload {
   private current: Chunk | undefined;
   /** Full chunks not yet in the store, readable from memory until they are. */
   private readonly queue: ChunkQueue;
+  /** Chunks kept in memory instead of the store, for this view. */
+  private held: HeldInMemory | undefined;
+  /** Bytes from the file's start that are stored or held: what has arrived and been put away. */
+  private kept: number;
   private readers = 0;
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private wake: Array<() => void> = [];
@@ -65,11 +77,13 @@ export class SharedDownload {
     this.file = options.file;
     this.key = options.file.key;
     this.size = options.file.size;
+    this.kept = options.file.stored;
+    this.held = options.inMemory ? new HeldInMemory() : undefined;
     this.finished = new Promise((resolve) => (this.finish = resolve));
     this.queue = new ChunkQueue({
-      write: (index, chunks) => options.store.writeChunks(this.file, index, chunks, options.busy()),
+      write: (index, chunks) => this.put(index, chunks),
       written: (last) => {
-        this.file = { ...this.file, stored: last.index * options.store.chunkBytes + last.size };
+        this.kept = last.index * options.store.chunkBytes + last.size;
         this.reportProgress();
         this.notify();
       },
@@ -185,10 +199,30 @@ export class SharedDownload {
     });
   }
 
-  /** Stops the download now (sign-out, a failed check); `finished` settles once its last write has. */
+  /** Stops the download now, and lets go what it holds (sign-out, a failed check); `finished` settles once its last write has. */
   stop(): void {
-    if (this.state !== 'running') return;
+    if (this.state !== 'running' && this.state !== 'held') return;
     this.end('stopped');
+  }
+
+  /**
+   * Puts chunks away: in the store, or in memory. A store that fails a write (no room on the
+   * disk, no room within its limit, no store at all) sends this and the rest of the download to
+   * memory, where the bound allows: the view goes on from the one download.
+   */
+  private async put(index: number, chunks: Chunk[]): Promise<void> {
+    if (!this.held) {
+      try {
+        await this.options.store.writeChunks(this.file, index, chunks, this.options.busy());
+        const last = chunks.at(-1)!;
+        this.file = { ...this.file, stored: last.index * this.options.store.chunkBytes + last.size };
+        return;
+      } catch (error) {
+        if (this.state !== 'running' || this.size - this.file.stored > (this.options.memoryBytes ?? MEMORY_HELD_BYTES)) throw error;
+        this.held = new HeldInMemory();
+      }
+    }
+    this.held.put(index, chunks);
   }
 
   /** The next bytes from `position` on (at most to `end`), waiting for them while they are coming. */
@@ -203,6 +237,8 @@ export class SharedDownload {
           return viewOf(inMemory, position - chunkStart, Math.min(inMemory.filled, end + 1 - chunkStart));
         }
       }
+      const held = this.held?.get(index);
+      if (held) return held.subarray(position - chunkStart, Math.min(held.byteLength, end + 1 - chunkStart));
       if (position < this.file.stored) {
         // Only a chunk of this copy of the file: one stored after a deletion is another's bytes.
         const chunk = await this.options.store.readChunk(this.key, index, this.file);
@@ -263,23 +299,34 @@ export class SharedDownload {
       }
     }
     await this.queue.settled();
-    this.end(this.file.stored >= this.size ? 'done' : this.state === 'running' ? 'failed' : this.state);
+    this.end(this.kept >= this.size ? 'done' : this.state === 'running' ? 'failed' : this.state);
   }
 
   private lingerIfUnread(): void {
-    if (this.readers > 0 || this.state !== 'running') return;
+    if (this.readers > 0 || (this.state !== 'running' && this.state !== 'held')) return;
     clearTimeout(this.lingerTimer);
     this.lingerTimer = setTimeout(() => {
-      if (this.readers === 0) this.end('stopped');
+      if (this.readers === 0) this.end(this.state === 'held' ? 'done' : 'stopped');
     }, this.options.lingerMs ?? LINGER_MS);
   }
 
   private end(state: State): void {
     if (this.state === 'done' || this.state === 'stopped' || this.state === 'failed') return;
+    if (state === 'done' && this.held && this.state === 'running') {
+      // Whole, and partly in memory: kept for the view (a seek, a second element) until unread.
+      this.state = 'held';
+      this.current = undefined;
+      this.reportProgress(true);
+      this.notify();
+      this.lingerIfUnread();
+      if (!this.pumping) this.finish();
+      return;
+    }
     this.state = state;
     clearTimeout(this.lingerTimer);
     void this.upstream?.cancel().catch(() => undefined);
     this.current = undefined;
+    this.held = undefined;
     this.queue.clear();
     this.reportProgress(true);
     this.notify();
@@ -298,6 +345,6 @@ export class SharedDownload {
     const now = Date.now();
     if (!final && now - this.lastProgress < PROGRESS_INTERVAL_MS) return;
     this.lastProgress = now;
-    this.options.onProgress({ loaded: this.file.stored, total: this.size });
+    this.options.onProgress({ loaded: this.kept, total: this.size });
   }
 }

@@ -217,6 +217,7 @@ describe('no-store: nothing written, the view still served', () => {
     const served = setup({
       route: (request) => new Response(request.method === 'HEAD' ? null : FILE.slice(), { status: 200, headers: { 'Content-Length': String(FILE.length), 'Cache-Control': 'private, no-store' } }),
     });
+    served.ctx.lingerMs = 30;
     await served.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
     const first = served.request(URL_OF_FILE, { headers: { Range: 'bytes=0-' } });
     const second = served.request(URL_OF_FILE, { headers: { Range: 'bytes=30-' } });
@@ -224,7 +225,11 @@ describe('no-store: nothing written, the view still served', () => {
     expect(new Uint8Array(await (await second).arrayBuffer())).toEqual(FILE.slice(30));
     expect(served.mediaSeen().length).toBe(1);
     await served.settled();
-    // Once the download has ended nothing of it is kept: a later seek (or a reload) downloads again.
+    // A seek once the whole file has arrived still reads the view's download, from memory.
+    expect(new Uint8Array(await (await served.request(URL_OF_FILE, { headers: { Range: 'bytes=10-19' } })).arrayBuffer())).toEqual(FILE.slice(10, 20));
+    expect(served.mediaSeen().length).toBe(1);
+    // Once nobody has read it for lingerMs, nothing of it is kept: a later play (or a reload) downloads again.
+    await new Promise((r) => setTimeout(r, 80));
     expect(new Uint8Array(await (await served.request(URL_OF_FILE, { headers: { Range: 'bytes=10-19' } })).arrayBuffer())).toEqual(FILE.slice(10, 20));
     expect(served.mediaSeen().length).toBe(2);
     await served.settled();
