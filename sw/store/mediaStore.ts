@@ -1,9 +1,10 @@
 import type { Freshness } from './freshness.js';
+import { evictUntil, makeRoom, type Limits } from './eviction.js';
 import { GroupCommit } from './groupCommit.js';
 import { RecordUpdates } from './recordUpdates.js';
 import { completion, request } from './idb.js';
 import { StoreSettings } from './storeSettings.js';
-import { isRoomError, StoreRoom } from './storeRoom.js';
+import { estimatedQuota, isRoomError, StoreRoom } from './storeRoom.js';
 import { BLOB_BYTES, chunkValue, lengthOf, readChunkValue, takesBlobs, type ChunkBytes } from './storedChunk.js';
 import type { StoredFile } from './storedFile.js';
 
@@ -24,7 +25,6 @@ import type { StoredFile } from './storedFile.js';
  */
 
 export const CHUNK_BYTES = 1 << 20;
-const DEFAULT_LIMIT_CAP = 1 << 30;
 
 export interface MediaStoreOptions {
   name?: string;
@@ -39,14 +39,6 @@ export interface MediaStoreOptions {
 /** The store's own refusal: its limit leaves no room for these bytes. */
 const noRoom = () => new DOMException('The store limit leaves no room for this file.', 'QuotaExceededError');
 
-async function estimatedQuota(): Promise<number | undefined> {
-  try {
-    return (await navigator.storage?.estimate())?.quota;
-  } catch {
-    return undefined;
-  }
-}
-
 export class MediaStore {
   readonly chunkBytes: number;
   /** Why the store cannot be used (a private window, storage turned off), or null. */
@@ -55,7 +47,6 @@ export class MediaStore {
   onDelete: ((key: string) => void) | undefined;
   private readonly name: string;
   private readonly now: () => number;
-  private readonly quota: () => Promise<number | undefined>;
   private readonly files = new Map<string, StoredFile>();
   private readonly writes = new GroupCommit((record) => this.files.set(record.key, record));
   private readonly updates = new RecordUpdates(() => this.database());
@@ -66,8 +57,6 @@ export class MediaStore {
   private readonly room: StoreRoom;
   /** Databases closed for another's upgrade or deletion: their aborted writes say nothing of room. */
   private readonly closed = new WeakSet<IDBDatabase>();
-  // The default limit asks the browser for its quota; once is enough, not once per chunk.
-  private defaultLimit: Promise<number> | undefined;
   /** Whether the browser's IndexedDB takes Blobs: tried once, with the first large chunk. */
   private blobs: Promise<boolean> | undefined;
 
@@ -75,8 +64,7 @@ export class MediaStore {
     this.name = options.name ?? 'matrix-media-sw-store';
     this.chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
     this.now = options.now ?? Date.now;
-    this.quota = options.quota ?? estimatedQuota;
-    this.room = new StoreRoom(this.now, options.growAfterMs);
+    this.room = new StoreRoom(options.quota ?? estimatedQuota, this.now, options.growAfterMs);
   }
 
   /** Opens the database and reads the index once; resolves false where storage cannot be used. */
@@ -147,8 +135,7 @@ export class MediaStore {
   private async limitWithin(room: 'found' | 'enforced', sessionId?: string): Promise<number> {
     // The sessions' limits and the room found are read with the index.
     await this.ready();
-    this.defaultLimit ??= this.quota().then((quota) => (quota ? Math.min(DEFAULT_LIMIT_CAP, Math.floor(quota / 10)) : DEFAULT_LIMIT_CAP));
-    const byDefault = Math.min(await this.defaultLimit, room === 'found' ? this.room.limitBytes : this.room.enforcedBytes);
+    const byDefault = await this.room.defaultBytes(room);
     if (sessionId !== undefined) return this.settings.get('limit', sessionId) ?? byDefault;
     return Math.max(byDefault, ...this.settings.all('limit'));
   }
@@ -160,7 +147,7 @@ export class MediaStore {
    */
   async setLimit(sessionId: string, bytes: number): Promise<void> {
     await this.settings.set(await this.database(), 'limit', sessionId, bytes);
-    await this.makeRoom(0, new Set(), sessionId);
+    await makeRoom(this, 0, new Set(), sessionId, await this.limits(sessionId));
   }
 
   /** How long session `sessionId`'s files may be served without asking the server (its `storeMaxAgeMs`). */
@@ -204,7 +191,7 @@ export class MediaStore {
     const bytes = chunks.reduce((total, chunk) => total + lengthOf(chunk), 0);
     const record: StoredFile = { ...file, stored: index * this.chunkBytes + bytes, lastUsed: this.now() };
     const others = new Set([...keep, file.key]);
-    if (!(await this.makeRoom(bytes, others, file.sessionId))) throw noRoom();
+    if (!(await makeRoom(this, bytes, others, file.sessionId, await this.limits(file.sessionId)))) throw noRoom();
     for (let attempt = 0; ; attempt++) {
       try {
         await this.writes.commit(db, { record, index, chunks, bytes });
@@ -214,7 +201,7 @@ export class MediaStore {
         // Chromium aborts the writes of a database closed for a page's deleteDatabase: not a full disk.
         if (attempt > 0 || !isRoomError(error) || this.closed.has(db)) throw error;
         await this.roomFound(keep);
-        if (!(await this.makeRoom(bytes, others, file.sessionId))) throw noRoom();
+        if (!(await makeRoom(this, bytes, others, file.sessionId, await this.limits(file.sessionId)))) throw noRoom();
       }
     }
   }
@@ -225,16 +212,13 @@ export class MediaStore {
    */
   private async roomFound(keep: ReadonlySet<string>): Promise<void> {
     this.room.full(this.usedBytes());
-    const all = await this.limitWithin('enforced');
-    while (this.usedBytes() > all) {
-      if (!(await this.evictOne(keep, undefined))) break;
-    }
+    await evictUntil(this, 0, keep, undefined, { own: Infinity, all: await this.limitWithin('enforced') });
     await this.room.save(await this.database());
   }
 
   /** Evicts until session `sessionId` and the origin hold no more than their limits (a download that went past them has ended). */
   async fit(sessionId: string, keep: ReadonlySet<string>): Promise<void> {
-    await this.evictUntil(0, keep, sessionId, await this.limitWithin('enforced', sessionId), await this.limitWithin('enforced'));
+    await evictUntil(this, 0, keep, sessionId, await this.limits(sessionId));
   }
 
   /**
@@ -319,33 +303,8 @@ export class MediaStore {
     return this.opened;
   }
 
-  /**
-   * Evicts least recently used files outside `keep` until `bytes` more fit: the session's own
-   * files within its limit, then anyone's within the origin's; false if they cannot.
-   */
-  private async makeRoom(bytes: number, keep: ReadonlySet<string>, sessionId: string): Promise<boolean> {
-    const own = await this.limitWithin('enforced', sessionId);
-    const all = await this.limitWithin('enforced');
-    // Nothing is evicted for bytes that would not fit beside the files that must stay.
-    const staying = (session?: string) => this.list().reduce((sum, f) => sum + (keep.has(f.key) && (session === undefined || f.sessionId === session) ? f.stored : 0), 0);
-    if (staying(sessionId) + bytes > own || staying() + bytes > all) return false;
-    return this.evictUntil(bytes, keep, sessionId, own, all);
-  }
-
-  private async evictUntil(bytes: number, keep: ReadonlySet<string>, sessionId: string, own: number, all: number): Promise<boolean> {
-    while (this.usedBytes(sessionId) + bytes > own) {
-      if (!(await this.evictOne(keep, sessionId))) return false;
-    }
-    while (this.usedBytes() + bytes > all) {
-      if (!(await this.evictOne(keep, undefined))) return false;
-    }
-    return true;
-  }
-
-  private async evictOne(keep: ReadonlySet<string>, sessionId: string | undefined): Promise<boolean> {
-    const victim = this.list().find((file) => !keep.has(file.key) && (sessionId === undefined || file.sessionId === sessionId));
-    if (!victim) return false;
-    await this.delete(victim.key);
-    return true;
+  /** The limits eviction keeps session `sessionId` and the origin to now. */
+  private async limits(sessionId: string): Promise<Limits> {
+    return { own: await this.limitWithin('enforced', sessionId), all: await this.limitWithin('enforced') };
   }
 }

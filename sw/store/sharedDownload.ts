@@ -1,5 +1,6 @@
 import { ChunkQueue, viewOf, type Chunk } from './chunkQueue.js';
 import { HeldInMemory, MEMORY_HELD_BYTES } from './heldInMemory.js';
+import { readRange, type Fallback } from './rangeReader.js';
 import type { MediaStore } from './mediaStore.js';
 import type { StoredFile } from './storedFile.js';
 import { BODY_IDLE_TIMEOUT_MS, readWithin } from '../upstream/readBody.js';
@@ -44,8 +45,7 @@ export interface DownloadOptions {
   idleMs?: number;
 }
 
-/** Where a reader goes for bytes that neither the store nor this download will bring: the network. */
-export type Fallback = (start: number, end: number) => Promise<ReadableStream<Uint8Array>>;
+export type { Fallback };
 
 /** 'held': the whole file has arrived, part of it in memory, kept for the view's later reads. */
 type State = 'idle' | 'running' | 'held' | 'done' | 'stopped' | 'failed';
@@ -148,55 +148,13 @@ export class SharedDownload {
 
   /** A stream of bytes `start` to `end` (inclusive); `fallback` serves what this download cannot. */
   read(start: number, end: number, fallback: Fallback): ReadableStream<Uint8Array> {
-    let position = start;
-    let rest: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    let open = true;
-    const leave = () => {
-      if (!open) return;
-      open = false;
+    this.readers += 1;
+    clearTimeout(this.lingerTimer);
+    const left = () => {
       this.readers -= 1;
       this.lingerIfUnread();
     };
-    this.readers += 1;
-    clearTimeout(this.lingerTimer);
-    return new ReadableStream<Uint8Array>({
-      // Every pull enqueues, closes or errors: a pull that returned with nothing would never be
-      // called again, and the element would wait for ever.
-      pull: async (controller) => {
-        try {
-          for (;;) {
-            if (rest) {
-              const { done, value } = await rest.read();
-              if (done) {
-                leave();
-                controller.close();
-              } else controller.enqueue(value);
-              return;
-            }
-            if (position > end) {
-              leave();
-              controller.close();
-              return;
-            }
-            const bytes = await this.bytesAt(position, end);
-            if (bytes !== undefined) {
-              controller.enqueue(bytes);
-              position += bytes.byteLength;
-              return;
-            }
-            // Neither kept nor coming: the network serves the rest (or the fallback refuses).
-            rest = (await fallback(position, end)).getReader();
-          }
-        } catch (error) {
-          leave();
-          controller.error(error);
-        }
-      },
-      cancel: () => {
-        leave();
-        return rest?.cancel();
-      },
-    });
+    return readRange({ bytesAt: (position, to) => this.bytesAt(position, to), left }, start, end, fallback);
   }
 
   /** Stops the download now, and lets go what it holds (sign-out, a failed check); `finished` settles once its last write has. */

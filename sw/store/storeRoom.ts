@@ -17,6 +17,18 @@ import { completion } from './idb.js';
  *   fill the disk again to find it.
  */
 
+/** The default limit's cap, whatever the quota. */
+const DEFAULT_LIMIT_CAP = 1 << 30;
+
+/** The quota the browser reports (in a worker too); undefined where it will not say. */
+export async function estimatedQuota(): Promise<number | undefined> {
+  try {
+    return (await navigator.storage?.estimate())?.quota;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How long after the disk said full the store keeps to the room it found, before trying for more. */
 export const GROW_AFTER_MS = 10 * 60_000;
 
@@ -44,11 +56,23 @@ function isFound(value: unknown): value is Found {
 
 export class StoreRoom {
   private found: Found | undefined;
+  // The browser is asked for its quota once, not once per chunk.
+  private quotaLimit: Promise<number> | undefined;
 
   constructor(
+    private readonly quota: () => Promise<number | undefined>,
     private readonly now: () => number,
     private readonly growAfterMs = GROW_AFTER_MS,
   ) {}
+
+  /**
+   * The default limit: the smallest of 1 GiB, a tenth of the quota the browser reports, and the
+   * room `found` (or the room `enforced` now: none while the store may try for more).
+   */
+  async defaultBytes(room: 'found' | 'enforced'): Promise<number> {
+    this.quotaLimit ??= this.quota().then((quota) => (quota ? Math.min(DEFAULT_LIMIT_CAP, Math.floor(quota / 10)) : DEFAULT_LIMIT_CAP));
+    return Math.min(await this.quotaLimit, room === 'found' ? this.limitBytes : this.enforcedBytes);
+  }
 
   /** Takes what an earlier worker found, among the 'meta' entries read at start. */
   load(keys: readonly IDBValidKey[], values: readonly unknown[]): void {
