@@ -82,8 +82,9 @@ export interface MediaWorker {
    */
   onProgress(callback: (progress: DownloadProgress) => void): Promise<() => void>;
   /**
-   * What is stored of this session's media: files, bytes and the most it may keep (`storeBytes`
-   * or the default). In blob mode, the blob URLs held and `blobCacheBytes`.
+   * What is stored of this session's media: files, bytes and the most it may keep now
+   * (`storeBytes`, or the default, lowered once the disk refused a write for lack of room). In
+   * blob mode, the blob URLs held and `blobCacheBytes`.
    */
   storeUsage(): Promise<StoreUsage>;
   /**

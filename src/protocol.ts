@@ -205,7 +205,7 @@ export interface RefreshReply {
   type: 'mms/refresh-reply';
   accessToken: string | null;
 }
-/** What the store holds of one session: files with stored bytes, those bytes, and the session's limit. */
+/** What the store holds of one session: files with stored bytes, those bytes, and the session's limit in force (lowered where the disk had less room). */
 export interface StoreUsage {
   files: number;
   bytes: number;
