@@ -204,13 +204,13 @@ export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaF
   if (media.kind === 'encrypted') {
     const ciphertext = (serverName: string, mediaId: string): LocalMediaRequest =>
       ({ kind: 'local', api: 'v1', sessionId: session.id, endpoint: 'download', rest: `/${serverName}/${mediaId}`, search: '', fileName: undefined, attachment: false });
-    const answer = await serveEncrypted(ctx, media, session, range, event.trace, (serverName, mediaId) => fetchWithRange(ciphertext(serverName, mediaId)), waitUntil);
+    const answer = await serveEncrypted(ctx, media, { session, clientId: event.clientId }, range, event.trace, (serverName, mediaId) => fetchWithRange(ciphertext(serverName, mediaId)), waitUntil);
     return encryptedResponse(answer, media);
   }
   const key = session.accessToken === null ? undefined : storeKey(session, media);
   const stored = key === undefined ? undefined : await serveThroughStore(
     ctx,
-    { key, sessionId: session.id, mediaName: `mxc://${media.rest.split('/').slice(1, 3).join('/')}`, rangeHeader: range, mediaElement: request.destination === 'video' || request.destination === 'audio' },
+    { key, sessionId: session.id, mediaName: `mxc://${media.rest.split('/').slice(1, 3).join('/')}`, clientId: event.clientId, rangeHeader: range, mediaElement: request.destination === 'video' || request.destination === 'audio' },
     event.trace,
     fetchWithRange(media),
     waitUntil,

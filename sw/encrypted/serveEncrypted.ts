@@ -182,7 +182,8 @@ const CHECK_ATTEMPTS = 2;
 export async function serveEncrypted(
   ctx: EncryptedContext,
   media: EncryptedMediaRequest,
-  session: StoredSession,
+  /** Whose request, from which page (what is held in memory for a view serves that page). */
+  { session, clientId }: { session: StoredSession; clientId: string },
   rangeHeader: string | null,
   /** The request's diagnostics: how it was served, and where its bytes came from. */
   trace: Pick<DiagnosticEntry, 'source' | 'outcome'>,
@@ -196,7 +197,7 @@ export async function serveEncrypted(
   }
   const { serverName, mediaId } = parseMxc(attachment.file.url)!;
   const fetchCiphertext = fetchFile(serverName, mediaId);
-  const file = { key: `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`, sessionId: session.id, mediaName: attachment.file.url };
+  const file = { key: `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`, sessionId: session.id, mediaName: attachment.file.url, clientId };
   const cryptoKey = await attachment.key;
 
   for (let attempt = 1; ; attempt++) {

@@ -122,6 +122,26 @@ export interface FileRequest {
   sessionId: string;
   /** `mxc://server/mediaId`, for progress reports. */
   mediaName: string;
+  /** The page asking (the fetch event's clientId): what is held in memory for a view serves that view's page. */
+  clientId?: string;
+}
+
+/**
+ * The pages that read each download. Once a download held in memory has ended, only they may
+ * read it: a seek is the same page, a reload is another page and another view, which a
+ * `no-store` file must not be served to from what an earlier view downloaded.
+ */
+const viewers = new WeakMap<SharedDownload, Set<string>>();
+
+function mayRead(download: SharedDownload, clientId: string | undefined): boolean {
+  return !download.heldForView || (clientId !== undefined && viewers.get(download)?.has(clientId) === true);
+}
+
+function viewedBy(download: SharedDownload, clientId: string | undefined): void {
+  if (clientId === undefined) return;
+  const pages = viewers.get(download) ?? new Set();
+  pages.add(clientId);
+  viewers.set(download, pages);
 }
 
 /** What opening a file's download needs besides the context. */
@@ -140,22 +160,27 @@ export interface OpenRequest {
  * Range answers just that); a file stored in part, for the rest of it.
  */
 export async function openDownload(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
-  const { key } = open.file;
-  const joining = (download: SharedDownload): Opened => ({ download, source: download.stored > 0 ? 'both' : 'network' });
+  const { key, clientId } = open.file;
+  const joining = (download: SharedDownload): Opened => {
+    viewedBy(download, clientId);
+    return { download, source: download.stored > 0 ? 'both' : 'network' };
+  };
   const running = ctx.downloads.get(key);
-  if (running) return joining(running);
+  if (running && mayRead(running, clientId)) return joining(running);
   // Requests that arrive together (an image shown twice, ranges asked at once) share one
   // download: without this each would ask upstream before the first one's download existed.
   const opening = ctx.opening.get(key);
   if (opening) {
     const first = await opening.catch(() => undefined);
-    if (first && 'download' in first) return joining(first.download);
+    if (first && 'download' in first && mayRead(first.download, clientId)) return joining(first.download);
     // The first could not be kept: this request asks for itself.
   }
   const started = openNew(ctx, open);
   ctx.opening.set(key, started);
   try {
-    return await started;
+    const opened = await started;
+    if ('download' in opened) viewedBy(opened.download, clientId);
+    return opened;
   } finally {
     if (ctx.opening.get(key) === started) ctx.opening.delete(key);
   }

@@ -97,6 +97,11 @@ export class SharedDownload {
     return this.state === 'running';
   }
 
+  /** Whether the whole file has arrived and part of it is held in memory, for its view's later reads. */
+  get heldForView(): boolean {
+    return this.state === 'held';
+  }
+
   /** The headers to answer with, kept from the upstream response. */
   get headers(): Record<string, string> {
     return this.file.headers;

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Homeserver } from '../../demo/homeserver/server.js';
 import { samplePhoto } from '../../demo/homeserver/samples.js';
-import { startBusyLoops } from '../busyLoops.js';
 import type { PageDriver } from './driver.js';
-import { mediaBytesSent, paddedVideo, PLAY_AND_SEEK } from './store.js';
+import { bytesSentFor, paddedVideo, watchOnce } from './store.js';
 
 /**
  * A small disk, or a small quota: the room an origin really has is less than the browser says
@@ -109,20 +108,9 @@ export async function mediaOnASmallDisk(env: SmallRoomEnv): Promise<void> {
   const video = paddedVideo(size, 3, true);
   const mxc = homeserver.addMedia(video, 'video/webm', 'big.webm');
   const src = await d.run<string>('return window.handles[0].mediaUrl(args);', mxc);
-  const sentBefore = mediaBytesSent(homeserver);
-  const stopLoops = env.underLoad ? startBusyLoops() : undefined;
-  let watched;
-  try {
-    watched = await d.run<{ loaded: string; seeked: string; played: boolean }>(PLAY_AND_SEEK, { src, at: 0.8, unload: true });
-  } finally {
-    await stopLoops?.();
-  }
-  assert.deepEqual({ loaded: watched.loaded, seeked: watched.seeked, played: watched.played }, { loaded: 'loadedmetadata', seeked: 'seeked', played: true });
-  // Bytes are counted once each response has ended: a download nobody reads stops within seconds.
-  const video_ = (r: Homeserver['log'][number]) => r.method === 'GET' && r.path.includes(mxc.split('/').pop()!);
-  for (let i = 0; i < 200 && !homeserver.log.filter(video_).every((r) => r.closed); i++) await new Promise((r) => setTimeout(r, 100));
-  const sent = mediaBytesSent(homeserver) - sentBefore;
-  env.note(`the ${size} MiB video played and sought to 80 %${env.underLoad ? ' with every core busy' : ''}: the homeserver sent ${(sent / video.length).toFixed(2)} × the file in ${homeserver.log.filter(video_).length} responses`);
+  await watchOnce(d, src, 0.8, env.underLoad);
+  const { sent, responses } = await bytesSentFor(homeserver, mxc);
+  env.note(`the ${size} MiB video played and sought to 80 %${env.underLoad ? ' with every core busy' : ''}: the homeserver sent ${(sent / video.length).toFixed(2)} × the file in ${responses} responses`);
 
   // The store leaves the room it found to the app: its limit is no more than the room left.
   let usage = await storeUsage(d);

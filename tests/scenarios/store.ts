@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Homeserver } from '../../demo/homeserver/server.js';
+import { startBusyLoops } from '../busyLoops.js';
 import type { PageDriver } from './driver.js';
 import type { Scenario } from './takeover.js';
 
@@ -85,8 +86,59 @@ export async function untilStored(d: PageDriver, mxc: string, size: number): Pro
   assert.fail(`the store never held all ${size} bytes: ${JSON.stringify(await storeContents(d))}`);
 }
 
+/** Plays `src` and seeks to `at`, then lets it go, as a user watching once (with every core busy when `underLoad`); asserts it played. */
+export async function watchOnce(d: PageDriver, src: string, at: number, underLoad: boolean): Promise<void> {
+  const stop = underLoad ? startBusyLoops() : undefined;
+  let watched;
+  try {
+    watched = await d.run<{ loaded: string; seeked: string; played: boolean }>(PLAY_AND_SEEK, { src, at, unload: true });
+  } finally {
+    await stop?.();
+  }
+  assert.deepEqual([watched.loaded, watched.seeked, watched.played], ['loadedmetadata', 'seeked', true], `the video plays and seeks to ${at * 100} %`);
+}
+
+/**
+ * What the homeserver sent for the file of `mxc` (GET bodies and headers), and in how many
+ * responses, once each has ended: a download nobody reads stops within seconds.
+ */
+export async function bytesSentFor(homeserver: Homeserver, mxc: string): Promise<{ sent: number; responses: number }> {
+  const id = mxc.split('/').pop()!;
+  const responses = () => homeserver.log.filter((r) => r.method === 'GET' && r.path.includes(id));
+  for (let i = 0; i < 200 && !responses().every((r) => r.closed); i++) await new Promise((r) => setTimeout(r, 100));
+  return { sent: responses().reduce((sum, r) => sum + r.bytes, 0), responses: responses().length };
+}
+
 export const mediaBytesSent = (homeserver: Homeserver) =>
   homeserver.log.filter((r) => r.method === 'GET' && r.path.includes('/media/')).reduce((sum, r) => sum + r.bytes, 0);
+
+/**
+ * A video larger than the session's `storeBytes`, played and sought to `at` (with every core busy
+ * when `underLoad`): the homeserver sends it once, and the store keeps none of it.
+ */
+function tooLargeToStore(underLoad: boolean): Scenario {
+  return {
+    title: `a video larger than storeBytes plays and seeks for one download, and none of it is stored${underLoad ? ', with every core busy' : ''}`,
+    async run(env) {
+      const { driver: d, homeserver } = env;
+      Object.assign(homeserver.config, { rangeSupport: false, mediaCacheControl: 'no-cache' });
+      const token = homeserver.register('alice', 'pw');
+      await d.run('const r = await window.register(args); if (!r.ok) throw new Error(r.message);', { homeserverUrl: homeserver.url, accessToken: token, storeBytes: 1024 * 1024 });
+      const video = paddedVideo(12, 5);
+      const mxc = homeserver.addMedia(video, 'video/webm', 'large.webm');
+      const src = await d.run<string>('return window.handles[0].mediaUrl(args);', mxc);
+      await watchOnce(d, src, 0.8, underLoad);
+      const { sent, responses } = await bytesSentFor(homeserver, mxc);
+      env.note(`homeserver sent ${(sent / video.length).toFixed(2)} × the ${video.length}-byte video in ${responses} responses`);
+      assert.ok(sent <= video.length * 1.05, `sent ${sent} bytes, more than 1.05 × ${video.length}`);
+      assert.deepEqual(
+        (await storeContents(d)).filter((f) => f.key.endsWith(`/${mxc.split('/').pop()}`) && f.stored > 0),
+        [],
+        'nothing of the video is stored',
+      );
+    },
+  };
+}
 
 export const storeScenarios: Scenario[] = [
   {
@@ -124,4 +176,6 @@ export const storeScenarios: Scenario[] = [
       assert.ok(sent <= VIDEO.length * 1.05, `sent ${sent} bytes, more than 1.05 × ${VIDEO.length}`);
     },
   },
+  tooLargeToStore(false),
+  tooLargeToStore(true),
 ];

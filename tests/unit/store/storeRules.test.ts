@@ -238,6 +238,24 @@ describe('no-store: nothing written, the view still served', () => {
   });
 });
 
+describe('no-store: held for its view, not for the next one', () => {
+  it('a page reloaded before the view\'s bytes were let go downloads the file again; the same page reads them', async () => {
+    const served = setup({
+      route: (request) => new Response(request.method === 'HEAD' ? null : FILE.slice(), { status: 200, headers: { 'Content-Length': String(FILE.length), 'Cache-Control': 'no-store' } }),
+    });
+    served.ctx.lingerMs = 5_000;
+    await served.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    await served.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1-reloaded');
+    const play = async (clientId: string, range: string) => new Uint8Array(await (await served.request(URL_OF_FILE, { headers: { Range: range }, clientId })).arrayBuffer());
+    expect(await play('tab-1', 'bytes=0-')).toEqual(FILE);
+    await served.settled();
+    expect(await play('tab-1', 'bytes=30-')).toEqual(FILE.slice(30));
+    expect(served.mediaSeen().length).toBe(1);
+    expect(await play('tab-1-reloaded', 'bytes=0-')).toEqual(FILE);
+    expect(served.mediaSeen().length).toBe(2);
+  });
+});
+
 describe("the app's levers: usage and clear", () => {
   const state = (t: ReturnType<typeof setup>) => ({ ...t.ctx, asked: t.ctx.asked }) as unknown as MediaWorkerState;
 
