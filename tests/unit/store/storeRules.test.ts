@@ -212,13 +212,19 @@ describe('a stale stored file is asked about on its first use, and not downloade
   });
 });
 
+/** A worker whose server sends FILE with `cacheControl`, its held bytes kept `lingerMs` unread, session s1 in `tabs`. */
+async function noStoreServed(cacheControl: string, lingerMs: number, tabs: string[]) {
+  const served = setup({
+    route: (request) => new Response(request.method === 'HEAD' ? null : FILE.slice(), { status: 200, headers: { 'Content-Length': String(FILE.length), 'Cache-Control': cacheControl } }),
+  });
+  served.ctx.lingerMs = lingerMs;
+  for (const tab of tabs) await served.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, tab);
+  return served;
+}
+
 describe('no-store: nothing written, the view still served', () => {
   it('serves the ranges asked while a no-store file downloads from that one download, and stores none of it', async () => {
-    const served = setup({
-      route: (request) => new Response(request.method === 'HEAD' ? null : FILE.slice(), { status: 200, headers: { 'Content-Length': String(FILE.length), 'Cache-Control': 'private, no-store' } }),
-    });
-    served.ctx.lingerMs = 30;
-    await served.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
+    const served = await noStoreServed('private, no-store', 30, ['tab-1']);
     const first = served.request(URL_OF_FILE, { headers: { Range: 'bytes=0-' } });
     const second = served.request(URL_OF_FILE, { headers: { Range: 'bytes=30-' } });
     expect(new Uint8Array(await (await first).arrayBuffer())).toEqual(FILE);
@@ -240,12 +246,7 @@ describe('no-store: nothing written, the view still served', () => {
 
 describe('no-store: held for its view, not for the next one', () => {
   it('a page reloaded before the view\'s bytes were let go downloads the file again; the same page reads them', async () => {
-    const served = setup({
-      route: (request) => new Response(request.method === 'HEAD' ? null : FILE.slice(), { status: 200, headers: { 'Content-Length': String(FILE.length), 'Cache-Control': 'no-store' } }),
-    });
-    served.ctx.lingerMs = 5_000;
-    await served.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1');
-    await served.sessions.put({ id: 's1', key: KEY, homeserverUrl: HS, accessToken: 'tok' }, 'tab-1-reloaded');
+    const served = await noStoreServed('no-store', 5_000, ['tab-1', 'tab-1-reloaded']);
     const play = async (clientId: string, range: string) => new Uint8Array(await (await served.request(URL_OF_FILE, { headers: { Range: range }, clientId })).arrayBuffer());
     expect(await play('tab-1', 'bytes=0-')).toEqual(FILE);
     await served.settled();
