@@ -7,6 +7,7 @@ import { newGeneration, type StoredFile } from './storedFile.js';
 import { emulateRange, parseRangeHeader, sliceStream } from '../upstream/rangeResponse.js';
 import type { StoredSession } from '../session/sessionStore.js';
 import { SharedDownload, type Fallback, type Progress } from './sharedDownload.js';
+import { mayRead, viewedBy } from './views.js';
 import { useStored, type StoredSource, type UseStoredContext } from './useStored.js';
 
 /**
@@ -126,23 +127,6 @@ export interface FileRequest {
   clientId?: string;
 }
 
-/**
- * The pages that read each download. Once a download held in memory has ended, only they may
- * read it: a seek is the same page, a reload is another page and another view, which a
- * `no-store` file must not be served to from what an earlier view downloaded.
- */
-const viewers = new WeakMap<SharedDownload, Set<string>>();
-
-function mayRead(download: SharedDownload, clientId: string | undefined): boolean {
-  return !download.heldForView || (clientId !== undefined && viewers.get(download)?.has(clientId) === true);
-}
-
-function viewedBy(download: SharedDownload, clientId: string | undefined): void {
-  if (clientId === undefined) return;
-  const pages = viewers.get(download) ?? new Set();
-  pages.add(clientId);
-  viewers.set(download, pages);
-}
 
 /** What opening a file's download needs besides the context. */
 export interface OpenRequest {
