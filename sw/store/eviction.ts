@@ -38,6 +38,8 @@ export async function evictUntil(store: Evictable, bytes: number, keep: Readonly
  * write it then refuses).
  */
 export async function makeRoom(store: Evictable, bytes: number, keep: ReadonlySet<string>, sessionId: string, limits: Limits): Promise<boolean> {
+  // Every chunk written asks: most find room without evicting, and need not sort the index.
+  if (store.usedBytes(sessionId) + bytes <= limits.own && store.usedBytes() + bytes <= limits.all) return true;
   const staying = (session?: string) => store.list().reduce((sum, f) => sum + (keep.has(f.key) && (session === undefined || f.sessionId === session) ? f.stored : 0), 0);
   if (staying(sessionId) + bytes > limits.own || staying() + bytes > limits.all) return false;
   return evictUntil(store, bytes, keep, sessionId, limits);

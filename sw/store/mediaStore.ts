@@ -195,7 +195,7 @@ export class MediaStore {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.writes.commit(db, { record, index, chunks, bytes });
-        this.room.wrote(this.usedBytes());
+        this.room.wrote(() => this.usedBytes());
         return;
       } catch (error) {
         // Chromium aborts the writes of a database closed for a page's deleteDatabase: not a full disk.

@@ -108,11 +108,14 @@ export class StoreRoom {
   }
 
   /**
-   * A write succeeded and the store now holds `heldBytes`: past the limit while the store may
+   * A write succeeded and the store now holds `heldBytes()` (counted only where it matters: it
+   * walks the index, after every write): past the limit while the store may
    * try for more, the limit rises to it (a session's own `storeBytes` may pass it at any time). Not written down: a restarted worker keeps the
    * lower limit only until it may grow, and then grows the same way.
    */
-  wrote(heldBytes: number): void {
-    if (this.found && this.enforcedBytes === Infinity && heldBytes > this.found.limitBytes) this.found = { ...this.found, limitBytes: heldBytes };
+  wrote(heldBytes: () => number): void {
+    if (!this.found || this.enforcedBytes !== Infinity) return;
+    const held = heldBytes();
+    if (held > this.found.limitBytes) this.found = { ...this.found, limitBytes: held };
   }
 }
