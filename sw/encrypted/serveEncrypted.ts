@@ -8,7 +8,8 @@ import type { AttachmentKey, EncryptionKeys } from './encryptionKeys.js';
 import { parseRangeHeader } from '../upstream/rangeResponse.js';
 import { openDownload, type FetchUpstream, type StoreContext } from '../store/serveThroughStore.js';
 import type { StoredSession } from '../session/sessionStore.js';
-import type { Fallback, SharedDownload } from '../store/sharedDownload.js';
+import type { Fallback } from '../store/rangeReader.js';
+import type { SharedDownload } from '../store/sharedDownload.js';
 import { readBodyWithin } from '../upstream/readBody.js';
 import { checkDownload, checkStored, hasDigest, type CheckedFile } from './verifyHash.js';
 

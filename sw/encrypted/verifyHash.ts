@@ -1,6 +1,6 @@
 import { createSHA256, type IHasher } from 'hash-wasm';
 import type { SharedDownload } from '../store/sharedDownload.js';
-import type { Fallback } from '../store/sharedDownload.js';
+import type { Fallback } from '../store/rangeReader.js';
 import { joined } from '../upstream/readBody.js';
 
 /**

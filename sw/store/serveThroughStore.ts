@@ -6,7 +6,8 @@ import type { MediaStore } from './mediaStore.js';
 import { newGeneration, type StoredFile } from './storedFile.js';
 import { emulateRange, parseRangeHeader, sliceStream } from '../upstream/rangeResponse.js';
 import type { StoredSession } from '../session/sessionStore.js';
-import { SharedDownload, type Fallback, type Progress } from './sharedDownload.js';
+import type { Fallback } from './rangeReader.js';
+import { SharedDownload, type Progress } from './sharedDownload.js';
 import { mayRead, viewedBy } from './views.js';
 import { useStored, type StoredSource, type UseStoredContext } from './useStored.js';
 
@@ -126,7 +127,6 @@ export interface FileRequest {
   /** The page asking (the fetch event's clientId): what is held in memory for a view serves that view's page. */
   clientId?: string;
 }
-
 
 /** What opening a file's download needs besides the context. */
 export interface OpenRequest {

@@ -45,8 +45,6 @@ export interface DownloadOptions {
   idleMs?: number;
 }
 
-export type { Fallback };
-
 /** 'held': the whole file has arrived, part of it in memory, kept for the view's later reads. */
 type State = 'idle' | 'running' | 'held' | 'done' | 'stopped' | 'failed';
 

@@ -1,8 +1,9 @@
 import { IDBFactory } from 'fake-indexeddb';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { MediaStore } from '../../../sw/store/mediaStore.js';
 import type { StoredFile } from '../../../sw/store/storedFile.js';
-import { SharedDownload, type Fallback } from '../../../sw/store/sharedDownload.js';
+import type { Fallback } from '../../../sw/store/rangeReader.js';
+import { SharedDownload } from '../../../sw/store/sharedDownload.js';
 
 // One download, many readers, with 4-byte chunks so that every range crosses boundaries.
 const FILE = Uint8Array.from({ length: 10 }, (_, i) => 100 + i);
@@ -217,5 +218,48 @@ describe('SharedDownload', () => {
     const stale = new SharedDownload({ store, file: record(10), busy: () => new Set() });
     expect(await readAll(stale.read(2, 7, fallback))).toEqual(expected(2, 7));
     expect(asked).toEqual([[2, 7]]);
+  });
+});
+
+describe('a download the store has no room for', () => {
+  // Three chunks of 4 bytes: the disk takes the first.
+  const LONGER = Uint8Array.from({ length: 12 }, (_, i) => 50 + i);
+  const newStore = () => new MediaStore({ chunkBytes: 4, quota: async () => 2 ** 30 });
+  const file = (key: string, size: number): StoredFile => ({ key, sessionId: 's', size, stored: 0, headers: {}, lastUsed: 0 });
+
+  it('goes on in memory from the chunk the disk refused: every reader gets every byte from the one download, and a seek after the end too', async () => {
+    const store = newStore();
+    await store.ready();
+    const refused = vi.spyOn(store, 'writeChunks');
+    const download = new SharedDownload({ store, file: { ...file('v', LONGER.length), generation: 'g' }, busy: () => new Set(['v']), lingerMs: 30 });
+    // The disk takes the first chunk, then refuses.
+    let writes = 0;
+    refused.mockImplementation(async (...args) => {
+      writes += 1;
+      if (writes > 1) throw new DOMException('The disk is full.', 'QuotaExceededError');
+      return MediaStore.prototype.writeChunks.apply(store, args);
+    });
+    download.start(new ReadableStream({ start: (c) => (c.enqueue(LONGER.slice(0, 4)), c.enqueue(LONGER.slice(4, 9)), c.enqueue(LONGER.slice(9)), c.close()) }), 0);
+    const first = readAll(download.read(0, 11, noFallback));
+    expect(await first).toEqual([...LONGER]);
+    await download.finished;
+    expect((await store.get('v'))?.stored).toBe(4);
+    // The view seeks once the file has arrived: from the store and memory, not the network.
+    expect(await readAll(download.read(2, 10, noFallback))).toEqual([...LONGER.slice(2, 11)]);
+    // Unread for lingerMs, the view is over and its memory let go.
+    await new Promise((r) => setTimeout(r, 60));
+    await expect(readAll(download.read(6, 7, noFallback))).rejects.toThrow('the network was asked');
+  });
+
+  it('fails as before where the rest would pass the memory bound', async () => {
+    const store = newStore();
+    await store.ready();
+    vi.spyOn(store, 'writeChunks').mockRejectedValue(new DOMException('The disk is full.', 'QuotaExceededError'));
+    const download = new SharedDownload({ store, file: file('v', LONGER.length), busy: () => new Set(['v']), memoryBytes: 8 });
+    download.start(new ReadableStream({ start: (c) => (c.enqueue(LONGER), c.close()) }), 0);
+    const reader = readAll(download.read(0, 11, async () => new ReadableStream({ start: (c) => (c.enqueue(LONGER.slice(4)), c.close()) })));
+    expect(await reader).toEqual([...LONGER]);
+    await download.finished;
+    expect(download.running).toBe(false);
   });
 });

@@ -2,7 +2,6 @@ import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { MediaStore } from '../../../sw/store/mediaStore.js';
 import type { StoredFile } from '../../../sw/store/storedFile.js';
-import { SharedDownload, type Fallback } from '../../../sw/store/sharedDownload.js';
 import { GROW_AFTER_MS } from '../../../sw/store/storeRoom.js';
 
 // The room the store finds by writing: what a full disk (or Chromium's reserve) refuses.
@@ -103,53 +102,5 @@ describe('the room the store finds by writing', () => {
     expect(store.list().map((f) => f.key)).toEqual(['video']);
     await store.fit('s1', new Set());
     expect(store.usedBytes()).toBeLessThanOrEqual(4);
-  });
-});
-
-describe('a download the store has no room for', () => {
-  const FILE = Uint8Array.from({ length: 12 }, (_, i) => 50 + i);
-  const noFallback: Fallback = async () => {
-    throw new Error('the network was asked');
-  };
-  const readAll = async (stream: ReadableStream<Uint8Array>) => {
-    const out: number[] = [];
-    for await (const piece of stream as unknown as AsyncIterable<Uint8Array>) out.push(...piece);
-    return out;
-  };
-
-  it('goes on in memory from the chunk the disk refused: every reader gets every byte from the one download, and a seek after the end too', async () => {
-    const store = newStore();
-    await store.ready();
-    const refused = vi.spyOn(store, 'writeChunks');
-    const download = new SharedDownload({ store, file: { ...file('v', FILE.length), generation: 'g' }, busy: () => new Set(['v']), lingerMs: 30 });
-    // The disk takes the first chunk, then refuses.
-    let writes = 0;
-    refused.mockImplementation(async (...args) => {
-      writes += 1;
-      if (writes > 1) throw new DOMException('The disk is full.', 'QuotaExceededError');
-      return MediaStore.prototype.writeChunks.apply(store, args);
-    });
-    download.start(new ReadableStream({ start: (c) => (c.enqueue(FILE.slice(0, 4)), c.enqueue(FILE.slice(4, 9)), c.enqueue(FILE.slice(9)), c.close()) }), 0);
-    const first = readAll(download.read(0, 11, noFallback));
-    expect(await first).toEqual([...FILE]);
-    await download.finished;
-    expect((await store.get('v'))?.stored).toBe(4);
-    // The view seeks once the file has arrived: from the store and memory, not the network.
-    expect(await readAll(download.read(2, 10, noFallback))).toEqual([...FILE.slice(2, 11)]);
-    // Unread for lingerMs, the view is over and its memory let go.
-    await new Promise((r) => setTimeout(r, 60));
-    await expect(readAll(download.read(6, 7, noFallback))).rejects.toThrow('the network was asked');
-  });
-
-  it('fails as before where the rest would pass the memory bound', async () => {
-    const store = newStore();
-    await store.ready();
-    vi.spyOn(store, 'writeChunks').mockRejectedValue(new DOMException('The disk is full.', 'QuotaExceededError'));
-    const download = new SharedDownload({ store, file: file('v', FILE.length), busy: () => new Set(['v']), memoryBytes: 8 });
-    download.start(new ReadableStream({ start: (c) => (c.enqueue(FILE), c.close()) }), 0);
-    const reader = readAll(download.read(0, 11, async () => new ReadableStream({ start: (c) => (c.enqueue(FILE.slice(4)), c.close()) })));
-    expect(await reader).toEqual([...FILE]);
-    await download.finished;
-    expect(download.running).toBe(false);
   });
 });
