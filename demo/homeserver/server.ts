@@ -56,6 +56,18 @@ export interface HomeserverConfig {
   mediaCacheControl: string;
   /** Media requests get their connection closed without an answer (a server that cannot be reached). */
   dropMediaConnections: boolean;
+  /** /versions is never answered (a server that hangs on it). */
+  hangVersions: boolean;
+  /** Matrix error bodies stop after 11 bytes and the connection stays open (a body that hangs). */
+  stallErrorBodies: boolean;
+  /**
+   * A gateway in front of `/_matrix/client/v1/media/*` answers every request there, preflights
+   * included, with this status and an HTML page without CORS headers (a media worker down behind
+   * a proxy); 0: off. /versions and the legacy endpoints are not behind it.
+   */
+  mediaGatewayStatus: number;
+  /** Extra headers on every download and thumbnail (not exposed to scripts of other origins). */
+  mediaExtraHeaders: Record<string, string>;
 }
 
 export interface HomeserverOptions extends Partial<HomeserverConfig> {
@@ -114,6 +126,8 @@ export interface Homeserver {
   media: MediaStore;
   /** Creates an account and returns an access token for it. */
   register(username: string, password: string): string;
+  /** Logs in again as a registered user: a new device and access token. */
+  login(username: string, password: string): string;
   /** Stores media as an upload would and returns its mxc URI. */
   addMedia(data: Buffer, contentType: string, fileName?: string): string;
   /** Removes media as a moderator does: downloads of `mxc` answer `status` from now on (404: deleted or quarantined). */
@@ -153,6 +167,10 @@ export function defaultConfig(options: Partial<HomeserverConfig> = {}): Homeserv
     accessTokenLifetimeMs: 0,
     mediaCacheControl: 'public,max-age=86400,s-maxage=0,proxy-revalidate',
     dropMediaConnections: false,
+    hangVersions: false,
+    stallErrorBodies: false,
+    mediaGatewayStatus: 0,
+    mediaExtraHeaders: {},
     ...options,
   };
 }
@@ -239,6 +257,20 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     return item;
   }
 
+  /** Leaves `res` unanswered until the client gives up or the server closes. */
+  function hold(res: ServerResponse): void {
+    hungResponses.add(res);
+    res.on('close', () => hungResponses.delete(res));
+  }
+
+  /** A Matrix error as `stallErrorBodies` has it: the full length announced, 11 bytes sent, then nothing. */
+  function sendStalledError(res: ServerResponse, error: MatrixError): void {
+    const text = Buffer.from(JSON.stringify({ errcode: error.errcode, error: error.message, ...error.extra }));
+    res.writeHead(error.status, { ...CORS_HEADERS, ...error.headers, 'Content-Type': 'application/json', 'Content-Length': text.length });
+    res.write(text.subarray(0, 11));
+    hold(res);
+  }
+
   /** Faults the tests switch on, applied to media requests before anything else. */
   function injectFaults(res: ServerResponse): boolean {
     if (config.dropMediaConnections) {
@@ -246,8 +278,7 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
       return true;
     }
     if (config.hang) {
-      hungResponses.add(res);
-      res.on('close', () => hungResponses.delete(res));
+      hold(res);
       return true;
     }
     if (config.rateLimitNext > 0) {
@@ -324,6 +355,7 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
       'Cross-Origin-Resource-Policy': 'cross-origin',
       'Cache-Control': config.mediaCacheControl,
       'Referrer-Policy': 'no-referrer',
+      ...config.mediaExtraHeaders,
     };
   }
 
@@ -368,6 +400,7 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     if (testControls && path.startsWith('/_test/') && (await handleTestControl(req, res, url))) return;
 
     if (path === '/_matrix/client/versions' && method === 'GET') {
+      if (config.hangVersions) return void hold(res);
       if (config.failVersionsNext > 0) {
         config.failVersionsNext -= 1;
         throw new MatrixError(500, 'M_UNKNOWN', 'Internal server error');
@@ -460,6 +493,12 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
   const homeserver: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://homeserver.invalid');
     logged('homeserver', req, res, url);
+    if (config.mediaGatewayStatus > 0 && url.pathname.startsWith('/_matrix/client/v1/media/')) {
+      const page = `<html><body><h1>${config.mediaGatewayStatus} Service Temporarily Unavailable</h1></body></html>`;
+      res.writeHead(config.mediaGatewayStatus, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(page) });
+      res.end(page);
+      return;
+    }
     if (req.method === 'OPTIONS') {
       // The spec: OPTIONS is answered without auth and without logic.
       res.writeHead(204, CORS_HEADERS);
@@ -468,7 +507,9 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     }
     route(req, res, url).catch((error: unknown) => {
       if (res.headersSent) return void res.destroy();
-      sendError(res, error instanceof MatrixError ? error : new MatrixError(500, 'M_UNKNOWN', 'Internal server error'));
+      const matrixError = error instanceof MatrixError ? error : new MatrixError(500, 'M_UNKNOWN', 'Internal server error');
+      if (config.stallErrorBodies) sendStalledError(res, matrixError);
+      else sendError(res, matrixError);
     });
   });
 
@@ -502,6 +543,7 @@ export async function startHomeserver(options: HomeserverOptions = {}): Promise<
     accounts,
     media: store,
     register: (username, password) => accounts.register(username, password).access_token,
+    login: (username, password) => accounts.login(username, password, false).access_token,
     removeMedia: (mxc, status) => store.withhold(mxc.split('/').pop()!, status),
     addMedia: (data, contentType, fileName) => store.add(data, contentType, fileName, '@seed:' + serverName, config.freezeNewMedia).mxc,
     close: async () => {

@@ -38,6 +38,20 @@ export function pageDriver(page: Page, engine: Engine, options: { workerIdleMs?:
       await page.reload();
       await ready();
     },
+    async openWindow(url) {
+      // From a click, as a user opens it: a popup without a user gesture may be blocked.
+      await page.evaluate((href) => {
+        const button = document.createElement('button');
+        button.id = 'open-window';
+        button.textContent = 'open';
+        button.onclick = () => void window.open(href, '_blank');
+        document.body.prepend(button);
+      }, url);
+      const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#open-window')]);
+      await page.evaluate(() => document.getElementById('open-window')?.remove());
+      await popup.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+      return pageDriver(popup, engine, options);
+    },
     // Only Chromium's DevTools protocol can bypass the worker on reload.
     hardReload:
       engine === 'chromium'

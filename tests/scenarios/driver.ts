@@ -35,11 +35,17 @@ export interface PageDriver {
    * engine gives a test no way to.
    */
   readonly stopWorkers: (() => Promise<void>) | undefined;
-  /** Why `hardReload` or `stopWorkers` is undefined in this engine: the missing capability. */
+  /**
+   * A window this page opens with `window.open` from a click (not noopener), at the test page
+   * `url`: the browser copies the page's sessionStorage into it. Undefined where the engine gives
+   * a test no way to drive such a window.
+   */
+  readonly openWindow: ((url: string) => Promise<PageDriver>) | undefined;
+  /** Why `hardReload`, `stopWorkers` or `openWindow` is undefined in this engine: the missing capability. */
   readonly missing: Partial<Record<Capability, string>>;
 }
 
-export type Capability = 'hardReload' | 'stopWorkers';
+export type Capability = 'hardReload' | 'stopWorkers' | 'openWindow';
 
 /** The async function body that runs `body`. */
 export function bodyOf(body: InPage<unknown>): string {

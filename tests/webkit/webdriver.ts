@@ -156,7 +156,9 @@ export function webkitDriver(session: WebKitSession, handle?: string): PageDrive
     hardReload: undefined,
     // Nor any command that stops a service worker.
     stopWorkers: undefined,
+    openWindow: undefined,
     missing: {
+      openWindow: 'this WebDriver driver has no way yet to click a page into opening a window and then follow that window by its handle',
       hardReload: 'W3C WebDriver has no reload that bypasses the service worker, and WebKitGTK offers no other automation protocol',
       stopWorkers: 'W3C WebDriver has no command that stops a service worker, and WebKitGTK offers no other automation protocol',
     },

@@ -3,6 +3,7 @@ import type { ReliabilityGroup } from './env.js';
 import { faults } from './faults.js';
 import { input } from './input.js';
 import { lifecycle } from './lifecycle.js';
+import { review2 } from './review2.js';
 import { security } from './security.js';
 
 /**
@@ -10,4 +11,4 @@ import { security } from './security.js';
  * engine (tests/reliability/reliability.spec.ts for Chromium and Firefox, tests/webkit/
  * reliability.test.ts for WebKit), each followed by the leak audit.
  */
-export const reliabilityGroups: ReliabilityGroup[] = [lifecycle, containment, input, faults, security];
+export const reliabilityGroups: ReliabilityGroup[] = [lifecycle, containment, input, faults, security, review2];
