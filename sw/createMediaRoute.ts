@@ -19,6 +19,7 @@ declare let self: ServiceWorkerGlobalScope;
 export interface MediaWorkerState extends MediaHandlerContext {
   sessions: SessionStore;
   diagnostics: Diagnostics;
+  clears: Map<string, number>;
 }
 
 export function createMediaWorkerState(): MediaWorkerState {
@@ -42,6 +43,7 @@ export function createMediaWorkerState(): MediaWorkerState {
     downloads: new Map(),
     opening: new Map(),
     asked: new Map(),
+    clears: new Map(),
     keys: new EncryptionKeys(askClient),
     verified,
     progress: (file, { loaded, total }) => diagnostics.progress({ media: file.mediaName, loaded, total }, sessions.clientIdsOf(file.sessionId)),

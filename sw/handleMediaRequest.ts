@@ -11,7 +11,7 @@ import { fetchWithTimeout, resendOnNoResponse, RESPONSE_HEADERS_TIMEOUT_MS } fro
 import type { VersionsCache } from './session/versionsCache.js';
 import type { AuthenticatedPath } from './session/authenticatedPath.js';
 import { encryptedResponse, serveEncrypted, type EncryptedContext } from './encrypted/serveEncrypted.js';
-import { serveThroughStore, storeKey } from './store/serveThroughStore.js';
+import { clearsOf, serveThroughStore, storeKey } from './store/serveThroughStore.js';
 
 /** What the media handler needs from the worker; tests pass their own. */
 export interface MediaHandlerContext extends EncryptedContext {
@@ -197,6 +197,8 @@ export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaF
   // The session's tabs may hear of this request; other accounts' tabs never do.
   event.trace.audience = [...new Set([...event.trace.audience, ...session.clientIds])];
 
+  // What this request may store, it may store only while the session is neither cleared nor signed out.
+  const clears = clearsOf(ctx, session.id);
   const range = request.headers.get('Range');
   const waitUntil = event.waitUntil ?? (() => undefined);
   const fetchWithRange = (target: HomeserverMediaRequest | LocalMediaRequest) => (upstreamRange: string | null, method: 'GET' | 'HEAD' = 'GET') =>
@@ -204,13 +206,13 @@ export async function handleMediaRequest(ctx: MediaHandlerContext, event: MediaF
   if (media.kind === 'encrypted') {
     const ciphertext = (serverName: string, mediaId: string): LocalMediaRequest =>
       ({ kind: 'local', api: 'v1', sessionId: session.id, endpoint: 'download', rest: `/${serverName}/${mediaId}`, search: '', fileName: undefined, attachment: false });
-    const answer = await serveEncrypted(ctx, media, { session, clientId: event.clientId }, range, event.trace, (serverName, mediaId) => fetchWithRange(ciphertext(serverName, mediaId)), waitUntil);
+    const answer = await serveEncrypted(ctx, media, { session, clientId: event.clientId, clears }, range, event.trace, (serverName, mediaId) => fetchWithRange(ciphertext(serverName, mediaId)), waitUntil);
     return encryptedResponse(answer, media);
   }
   const key = session.accessToken === null ? undefined : storeKey(session, media);
   const stored = key === undefined ? undefined : await serveThroughStore(
     ctx,
-    { key, sessionId: session.id, mediaName: `mxc://${media.rest.split('/').slice(1, 3).join('/')}`, clientId: event.clientId, rangeHeader: range, mediaElement: request.destination === 'video' || request.destination === 'audio' },
+    { key, sessionId: session.id, mediaName: `mxc://${media.rest.split('/').slice(1, 3).join('/')}`, clientId: event.clientId, clears, rangeHeader: range, mediaElement: request.destination === 'video' || request.destination === 'audio' },
     event.trace,
     fetchWithRange(media),
     waitUntil,

@@ -6,8 +6,12 @@ import type { MediaWorkerState } from './createMediaRoute.js';
  * (`clearStore`: the bytes go, the session stays) and sign-out (bytes, keys and settings go).
  */
 
-/** Stops the session's downloads: their bytes, arriving later, would come back after a clear. */
+/**
+ * Stops the session's downloads: their bytes, arriving later, would come back after a clear. A
+ * request still waiting for its upstream answer sees the clear count move and stores nothing.
+ */
 function stopDownloads(state: MediaWorkerState, sessionId: string): void {
+  state.clears.set(sessionId, (state.clears.get(sessionId) ?? 0) + 1);
   for (const [key, download] of state.downloads) if (key.startsWith(`${sessionId} `)) download.stop();
   for (const key of state.asked.keys()) if (key.startsWith(`${sessionId} `)) state.asked.delete(key);
 }

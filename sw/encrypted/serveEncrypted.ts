@@ -184,7 +184,7 @@ export async function serveEncrypted(
   ctx: EncryptedContext,
   media: EncryptedMediaRequest,
   /** Whose request, from which page (what is held in memory for a view serves that page). */
-  { session, clientId }: { session: StoredSession; clientId: string },
+  { session, clientId, clears }: { session: StoredSession; clientId: string; clears?: number },
   rangeHeader: string | null,
   /** The request's diagnostics: how it was served, and where its bytes came from. */
   trace: Pick<DiagnosticEntry, 'source' | 'outcome'>,
@@ -198,7 +198,7 @@ export async function serveEncrypted(
   }
   const { serverName, mediaId } = parseMxc(attachment.file.url)!;
   const fetchCiphertext = fetchFile(serverName, mediaId);
-  const file = { key: `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`, sessionId: session.id, mediaName: attachment.file.url, clientId };
+  const file = { key: `${session.id} ${session.homeserverUrl} ${serverName}/${mediaId}`, sessionId: session.id, mediaName: attachment.file.url, clientId, clears };
   const cryptoKey = await attachment.key;
 
   for (let attempt = 1; ; attempt++) {

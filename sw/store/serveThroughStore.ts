@@ -4,6 +4,7 @@ import { checkedNow, keepRuleOf } from './freshness.js';
 import { MEMORY_HELD_BYTES } from './heldInMemory.js';
 import type { MediaStore } from './mediaStore.js';
 import { newGeneration, type StoredFile } from './storedFile.js';
+import { whileBodyFlows } from '../upstream/keepAlive.js';
 import { emulateRange, parseRangeHeader, sliceStream } from '../upstream/rangeResponse.js';
 import type { StoredSession } from '../session/sessionStore.js';
 import type { Fallback } from './rangeReader.js';
@@ -41,7 +42,15 @@ export interface StoreContext {
   asked: UseStoredContext['asked'];
   /** Reports a download's progress to the session's pages that asked for diagnostics. */
   progress?: (file: FileRequest, progress: Progress) => void;
+  /**
+   * How many times each session's stored media was cleared or signed out (sessionMedia.ts). A
+   * request that began before one stores nothing: its upstream answer may come after the clear.
+   */
+  clears?: Map<string, number>;
 }
+
+/** The session's clear count now: what a request records when it begins. */
+export const clearsOf = (ctx: Pick<StoreContext, 'clears'>, sessionId: string): number => ctx.clears?.get(sessionId) ?? 0;
 
 /** Fetches the file upstream with the session's token, with this Range header (or none); GET unless told. */
 export type FetchUpstream = (range: string | null, method?: 'GET' | 'HEAD') => Promise<Response>;
@@ -126,6 +135,8 @@ export interface FileRequest {
   mediaName: string;
   /** The page asking (the fetch event's clientId): what is held in memory for a view serves that view's page. */
   clientId?: string;
+  /** `clearsOf` the session when the request began; undefined: now. */
+  clears?: number;
 }
 
 /** What opening a file's download needs besides the context. */
@@ -173,6 +184,9 @@ export async function openDownload(ctx: StoreContext, open: OpenRequest): Promis
 async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   const { file: request, firstRange, fetchUpstream, waitUntil } = open;
   const { key } = request;
+  const began = request.clears ?? clearsOf(ctx, request.sessionId);
+  // The session signed out or cleared its store while this request waited: nothing more of it is kept.
+  const cleared = () => clearsOf(ctx, request.sessionId) !== began;
   const busy = () => new Set(ctx.downloads.keys());
   let file = await ctx.store.get(key);
   if (file && file.stored >= file.size) {
@@ -185,7 +199,8 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   const from = file?.stored ?? 0;
   const response = await fetchUpstream(file ? `bytes=${from}-` : firstRange);
   const rule = keepRuleOf(response.headers);
-  if (file && ([403, 404, 410].includes(response.status) || ((response.status === 200 || response.status === 206) && !rule.store))) {
+  const refused = [403, 404, 410].includes(response.status);
+  if (file && (refused || ((response.status === 200 || response.status === 206) && !rule.store))) {
     // The rest of a stored part was asked for: a server that refuses it, or forbids keeping it, ends the part.
     await ctx.store.deleteCopy(key, file.generation);
     return { response, continued: false };
@@ -195,10 +210,12 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   const size = file ? file.size : response.status === 200 ? length : undefined;
   const whole = response.body !== null && offset !== undefined && offset <= from && (response.status !== 200 || length === size) && size !== undefined && Number.isFinite(size) && size > 0;
   if (!whole) return { response, continued: file !== undefined };
+  if (cleared()) return { response, continued: file !== undefined };
   // What the store does not take (no-store, no store, past its limit) is held in memory for the
   // view, within a bound: the element's seeks read the one download.
   const stored = rule.store && (await ctx.store.ready()) && (await ctx.store.fits(request.sessionId, size));
   if (!stored && size - from > MEMORY_HELD_BYTES) return { response, continued: file !== undefined };
+  if (cleared()) return { response, continued: file !== undefined };
   const headers: Record<string, string> = file?.headers ?? {};
   if (!file) for (const name of KEPT_HEADERS) {
     const value = response.headers.get(name);
@@ -258,13 +275,13 @@ export async function serveThroughStore(
     return respond(opened.download, opened.download.headers, rangeHeader, resumeOrNetwork(ctx, open, opened.download));
   }
   trace.source = 'network';
+  let response = opened.response;
   if (opened.continued) {
     // The rest of a stored file could not be had: ask for what the element asked for.
-    void opened.response.body?.cancel();
-    const direct = await fetchUpstream(rangeHeader);
-    return rangeHeader === null ? direct : emulateRange(direct, rangeHeader);
+    void response.body?.cancel();
+    response = await fetchUpstream(rangeHeader);
   }
   // A server that honours Range answered the element's range itself; anything else that cannot
-  // be stored goes on as before.
-  return rangeHeader === null ? opened.response : emulateRange(opened.response, rangeHeader);
+  // be stored goes on as before, the worker kept alive while it flows.
+  return whileBodyFlows(rangeHeader === null ? response : emulateRange(response, rangeHeader), waitUntil);
 }

@@ -72,6 +72,7 @@ export function setup(options: SetupOptions = {}) {
     downloads: new Map(),
     opening: new Map(),
     asked: new Map(),
+    clears: new Map(),
     keys: new EncryptionKeys(ask),
     verified: new Map(),
   };
