@@ -7,6 +7,7 @@ import { retryDelay, uploadWaitOf } from './upstream/retryPolicy.js';
 import type { StoredSession } from './session/sessionStore.js';
 import type { TokenRefresher } from './session/TokenRefresher.js';
 import { authenticatedUrl, legacyUrl, unauthenticatedUrl, withoutAccessToken } from './routing/upstreamUrl.js';
+import { readShortBody } from './upstream/readBody.js';
 import { fetchWithTimeout, resendOnNoResponse, RESPONSE_HEADERS_TIMEOUT_MS } from './upstream/upstreamRequest.js';
 import type { VersionsCache } from './session/versionsCache.js';
 import type { AuthenticatedPath } from './session/authenticatedPath.js';
@@ -41,23 +42,41 @@ function jsonError(status: number, errcode: string, error: string): Response {
   });
 }
 
+/** How long a Matrix error's body may take to arrive, and how large it may be, before the worker answers for it. */
+export const ERROR_BODY_TIMEOUT_MS = 5_000;
+const ERROR_BODY_MAX_BYTES = 64 * 1024;
+
 interface MatrixErrorBody {
   errcode: string | undefined;
   retryAfterMs: number | undefined;
+  /** What the element gets: the same status, headers and body, read into memory. */
+  response: Response;
 }
 
-/** The Matrix error of a response, read from a copy so the body stays for the element. */
-async function matrixErrorOf(response: Response): Promise<MatrixErrorBody> {
-  const none: MatrixErrorBody = { errcode: undefined, retryAfterMs: undefined };
-  if (response.ok || !(response.headers.get('Content-Type') ?? '').includes('json')) return none;
+/**
+ * The Matrix error of a response, with the response to pass on. The body is read within a bound:
+ * a server that sends the status and then stalls must not hold the element, or the requests that
+ * wait on this one, for ever. A body that does not arrive in time is answered for by the worker.
+ */
+async function readMatrixError(response: Response): Promise<MatrixErrorBody> {
+  if (response.ok || !response.body || !(response.headers.get('Content-Type') ?? '').includes('json')) {
+    return { errcode: undefined, retryAfterMs: undefined, response };
+  }
+  const bytes = await readShortBody(response.body, ERROR_BODY_MAX_BYTES, ERROR_BODY_TIMEOUT_MS);
+  if (bytes === undefined) {
+    const late = jsonError(response.status, 'MMS_ERROR_BODY_UNREAD', `The homeserver answered ${response.status}, and its error body did not arrive whole within ${ERROR_BODY_TIMEOUT_MS / 1000} s.`);
+    return { errcode: undefined, retryAfterMs: undefined, response: late };
+  }
+  const again = new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
   try {
-    const body = (await response.clone().json()) as { errcode?: unknown; retry_after_ms?: unknown } | null;
+    const body = JSON.parse(new TextDecoder().decode(bytes)) as { errcode?: unknown; retry_after_ms?: unknown } | null;
     return {
       errcode: typeof body?.errcode === 'string' ? body.errcode : undefined,
       retryAfterMs: typeof body?.retry_after_ms === 'number' ? body.retry_after_ms : undefined,
+      response: again,
     };
   } catch {
-    return none;
+    return { errcode: undefined, retryAfterMs: undefined, response: again };
   }
 }
 
@@ -74,11 +93,10 @@ async function fetchWithRetries(ctx: MediaHandlerContext, url: string, request: 
   for (;;) {
     const response = await fetchWithTimeout(ctx.fetch, url, request, token, headersTimeoutMs);
     if (response.status !== 429 && response.status !== 504) return response;
-    const error = await matrixErrorOf(response);
-    const delay = retryDelay({ status: response.status, ...error }, { rateLimitedRetries, elapsedMs: Date.now() - started, uploadWaitMs });
-    if (delay === undefined) return response;
+    const error = await readMatrixError(response);
+    const delay = retryDelay({ status: response.status, errcode: error.errcode, retryAfterMs: error.retryAfterMs }, { rateLimitedRetries, elapsedMs: Date.now() - started, uploadWaitMs });
+    if (delay === undefined) return error.response;
     if (response.status === 429) rateLimitedRetries += 1;
-    void response.body?.cancel();
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
@@ -111,16 +129,18 @@ async function fetchAuthenticated(
   };
   let response = await send(session.accessToken);
   if (trace.outcome !== 'authenticated') return response;
-  if (response.status === 401 && (await matrixErrorOf(response)).errcode === 'M_UNKNOWN_TOKEN') {
+  let error = response.status === 401 || response.status === 404 ? await readMatrixError(response) : undefined;
+  if (error) response = error.response;
+  if (response.status === 401 && error?.errcode === 'M_UNKNOWN_TOKEN') {
     const token = await ctx.refresher.refresh(session, session.accessToken, clientId);
     if (token !== null) {
-      void response.body?.cancel();
       response = await send(token);
       if (trace.outcome !== 'authenticated') return response;
+      error = response.status === 404 ? await readMatrixError(response) : undefined;
+      if (error) response = error.response;
     }
   }
-  if (response.status === 404 && (await matrixErrorOf(response)).errcode === 'M_UNRECOGNIZED') {
-    void response.body?.cancel();
+  if (response.status === 404 && error?.errcode === 'M_UNRECOGNIZED') {
     trace.upstreamUrl = legacyUrl(base, target);
     trace.outcome = 'unauthenticated';
     response = await fetchWithRetries(ctx, trace.upstreamUrl, request, null, target.search);
@@ -143,7 +163,9 @@ function withoutToken(ctx: MediaHandlerContext, base: string, target: Homeserver
 async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: HomeserverMediaRequest | LocalMediaRequest, session: StoredSession): Promise<Response> {
   const base = session.homeserverUrl;
   event.trace.versionsCached = ctx.versions.isCached(base);
-  const supported = await ctx.versions.supportsAuthenticatedMedia(base);
+  // Only a legacy URL needs the answer; the others start the lookup for the ones to come.
+  const lookup = ctx.versions.supportsAuthenticatedMedia(base);
+  const supported = media.api === 'legacy' ? await lookup : undefined;
   // When /versions could not be read, try the authenticated endpoint: a server without it
   // answers 404 M_UNRECOGNIZED and the request falls back to the legacy one.
   const useAuthenticated = media.api !== 'legacy' || supported !== false;

@@ -4,6 +4,8 @@
  */
 
 const SUCCESS_LIFETIME_MS = 60 * 60 * 1000;
+/** How long `/versions` may take, body included; a lookup that runs out is forgotten like a failure. */
+export const VERSIONS_TIMEOUT_MS = 10_000;
 
 /** True when a `/versions` body advertises Matrix 1.11 or later, or MSC3916's stable flag (Dendrite sends only the flag). */
 export function advertisesAuthenticatedMedia(body: unknown): boolean {
@@ -57,7 +59,8 @@ export class VersionsCache {
 
   private async load(base: string): Promise<boolean | undefined> {
     try {
-      const response = await this.fetchFn(`${base}/_matrix/client/versions`, { mode: 'cors', credentials: 'omit' });
+      // The signal bounds the body's read too: a server may send headers and then stall.
+      const response = await this.fetchFn(`${base}/_matrix/client/versions`, { mode: 'cors', credentials: 'omit', signal: AbortSignal.timeout(VERSIONS_TIMEOUT_MS) });
       if (!response.ok) return undefined;
       const supported = advertisesAuthenticatedMedia(await response.json());
       this.known.set(base, { supported, until: this.now() + SUCCESS_LIFETIME_MS });

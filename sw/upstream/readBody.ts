@@ -45,6 +45,31 @@ export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes:
   return joined(pieces, length);
 }
 
+/**
+ * A short body (a Matrix error's JSON) read whole within `totalMs` however it trickles: undefined
+ * (the body cancelled) when it is longer than `maxBytes` or late.
+ */
+export async function readShortBody(body: ReadableStream<Uint8Array>, maxBytes: number, totalMs: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const reader = body.getReader();
+  const deadline = Date.now() + totalMs;
+  const pieces: Uint8Array[] = [];
+  let length = 0;
+  try {
+    for (;;) {
+      const { done, value } = await readWithin(reader, Math.max(1, deadline - Date.now()));
+      if (done) return joined(pieces, length);
+      length += value.byteLength;
+      if (length > maxBytes) {
+        void reader.cancel().catch(() => undefined);
+        return undefined;
+      }
+      pieces.push(value);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pieces as one array of `size` bytes. */
 export function joined(pieces: readonly Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(size);

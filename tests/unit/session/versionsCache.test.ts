@@ -37,7 +37,7 @@ describe('VersionsCache', () => {
     expect(await answers).toEqual(Array(50).fill(true));
     expect(await cache.supportsAuthenticatedMedia('https://hs.example')).toBe(true);
     expect(fetchFn).toHaveBeenCalledTimes(1);
-    expect(fetchFn).toHaveBeenCalledWith('https://hs.example/_matrix/client/versions', { mode: 'cors', credentials: 'omit' });
+    expect(fetchFn).toHaveBeenCalledWith('https://hs.example/_matrix/client/versions', expect.objectContaining({ mode: 'cors', credentials: 'omit', signal: expect.any(AbortSignal) }));
   });
 
   it('never sends a token to /versions', async () => {
