@@ -8,6 +8,7 @@ import type { StoredSession } from './session/sessionStore.js';
 import type { TokenRefresher } from './session/TokenRefresher.js';
 import { authenticatedUrl, legacyUrl, unauthenticatedUrl, withoutAccessToken } from './routing/upstreamUrl.js';
 import { readShortBody } from './upstream/readBody.js';
+import { markStandIn } from './upstream/standIn.js';
 import { fetchWithTimeout, resendOnNoResponse, RESPONSE_HEADERS_TIMEOUT_MS } from './upstream/upstreamRequest.js';
 import type { VersionsCache } from './session/versionsCache.js';
 import type { AuthenticatedPath } from './session/authenticatedPath.js';
@@ -157,7 +158,7 @@ function withoutToken(ctx: MediaHandlerContext, base: string, target: Homeserver
   trace.upstreamUrl = unauthenticatedUrl(base, target, target.kind === 'homeserver' ? request.url : undefined);
   trace.outcome = 'unauthenticated';
   const url = trace.upstreamUrl;
-  return resendOnNoResponse(() => fetchWithRetries(ctx, url, request, null, target.search));
+  return resendOnNoResponse(() => fetchWithRetries(ctx, url, request, null, target.search)).then(markStandIn);
 }
 
 async function fetchMedia(ctx: MediaHandlerContext, event: MediaFetch, media: HomeserverMediaRequest | LocalMediaRequest, session: StoredSession): Promise<Response> {

@@ -1,3 +1,4 @@
+import { isStandIn } from '../upstream/standIn.js';
 import { keepRuleOf, type KeepRule } from './freshness.js';
 
 /**
@@ -10,7 +11,9 @@ import { keepRuleOf, type KeepRule } from './freshness.js';
  * longer needed: Dendrite 0.13 answers `HEAD` with 405, and only a body carries the Matrix error
  * that the worker's fallbacks read (M_UNKNOWN_TOKEN to refresh the token, M_UNRECOGNIZED for a
  * server without the authenticated endpoints), so a 404 to `HEAD` alone never deletes a file.
- * A cancelled `GET` costs what the socket had buffered by then. No conditional request:
+ * A cancelled `GET` costs what the socket had buffered by then. A 403, 404 or 410 from the legacy
+ * endpoint standing in for the authenticated one (sw/upstream/standIn.ts) is no answer: the
+ * verdict that sent the recheck there may be wrong. No conditional request:
  * Synapse's CORS headers allow no `If-None-Match`, so it could not pass the preflight.
  */
 
@@ -60,6 +63,10 @@ export async function recheck(ask: AskServer, timeoutMs = RECHECK_TIMEOUT_MS): P
     // The status is all that is wanted: not a byte more of a GET's body.
     void response.body?.cancel().catch(() => undefined);
     return { verdict: 'served', rule: keepRuleOf(response.headers) };
+  }
+  if (REMOVED.has(response.status) && isStandIn(response)) {
+    void response.body?.cancel().catch(() => undefined);
+    return { verdict: 'unreachable', reason: `the legacy endpoint, standing in for the authenticated one, answered ${response.status}` };
   }
   if (REMOVED.has(response.status)) return { verdict: 'removed', response };
   if (response.status === 401) return { verdict: 'refused', response };

@@ -4,6 +4,7 @@ import { checkedNow, keepRuleOf } from './freshness.js';
 import { MEMORY_HELD_BYTES } from './heldInMemory.js';
 import type { MediaStore } from './mediaStore.js';
 import { newGeneration, type StoredFile } from './storedFile.js';
+import { isStandIn } from '../upstream/standIn.js';
 import { whileBodyFlows } from '../upstream/keepAlive.js';
 import { emulateRange, parseRangeHeader, sliceStream } from '../upstream/rangeResponse.js';
 import type { StoredSession } from '../session/sessionStore.js';
@@ -199,7 +200,7 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   const from = file?.stored ?? 0;
   const response = await fetchUpstream(file ? `bytes=${from}-` : firstRange);
   const rule = keepRuleOf(response.headers);
-  const refused = [403, 404, 410].includes(response.status);
+  const refused = [403, 404, 410].includes(response.status) && !isStandIn(response);
   if (file && (refused || ((response.status === 200 || response.status === 206) && !rule.store))) {
     // The rest of a stored part was asked for: a server that refuses it, or forbids keeping it, ends the part.
     await ctx.store.deleteCopy(key, file.generation);
