@@ -4,6 +4,7 @@ import { checkedNow, keepRuleOf } from './freshness.js';
 import { MEMORY_HELD_BYTES } from './heldInMemory.js';
 import type { MediaStore } from './mediaStore.js';
 import { newGeneration, type StoredFile } from './storedFile.js';
+import { MEDIA_CONTENT_SECURITY_POLICY } from '../upstream/localResponse.js';
 import { isStandIn } from '../upstream/standIn.js';
 import { whileBodyFlows } from '../upstream/keepAlive.js';
 import { emulateRange, parseRangeHeader, sliceStream } from '../upstream/rangeResponse.js';
@@ -56,8 +57,9 @@ export const clearsOf = (ctx: Pick<StoreContext, 'clears'>, sessionId: string): 
 /** Fetches the file upstream with the session's token, with this Range header (or none); GET unless told. */
 export type FetchUpstream = (range: string | null, method?: 'GET' | 'HEAD') => Promise<Response>;
 
-// Headers worth answering with again from the store.
-const KEPT_HEADERS = ['Content-Type', 'Content-Disposition', 'Last-Modified', 'ETag', 'Cache-Control'];
+// Headers worth answering with again from the store. The server's Content-Security-Policy is
+// readable where the homeserver shares the app's origin, which is where it matters most.
+const KEPT_HEADERS = ['Content-Type', 'Content-Disposition', 'Last-Modified', 'ETag', 'Cache-Control', 'Content-Security-Policy'];
 
 /** The store key: session, homeserver and media ID. Another session never finds it. */
 export function storeKey(session: StoredSession, media: HomeserverMediaRequest | LocalMediaRequest): string | undefined {
@@ -110,6 +112,9 @@ function respond(download: SharedDownload, headers: Record<string, string>, rang
   const size = download.size;
   const range = rangeHeader === null ? undefined : parseRangeHeader(rangeHeader, size);
   const out = new Headers({ ...headers, 'Accept-Ranges': 'bytes' });
+  // Whatever the server's policy was, or whether it could be read: a stored HTML or SVG file
+  // opened from the app's origin must not run script there. Two policies are both enforced.
+  if (out.get('Content-Security-Policy') !== MEDIA_CONTENT_SECURITY_POLICY) out.append('Content-Security-Policy', MEDIA_CONTENT_SECURITY_POLICY);
   if (range === 'unsatisfiable') {
     out.delete('Content-Type');
     out.set('Content-Range', `bytes */${size}`);
