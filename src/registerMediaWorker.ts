@@ -55,6 +55,21 @@ export async function registerMediaWorker(options: RegisterMediaWorkerOptions): 
 // Errors that mean "no service worker here", after which the blob fallback may take over.
 const WORKERLESS: readonly string[] = ['insecure-context', 'unsupported', 'registration-failed', 'not-controlled'];
 
+/** This page's session for one homeserver, shared by every handle its registrations returned. */
+interface TabSession {
+  entry: PageSession;
+  signedOut: boolean;
+  /** How many registrations have taken it: the latest one's token and options are the session's. */
+  latest: number;
+}
+
+/** By homeserver URL: the session each registration of this page for that homeserver takes. */
+const tabSessions = new Map<string, TabSession>();
+
+function newEntry(homeserverUrl: string, accessToken: string | null, refresh: PageSession['refresh']): PageSession {
+  return { session: { ...sessionIdentityFor(homeserverUrl, (id) => pageSessions.has(id)), homeserverUrl, accessToken }, refresh, confirmed: false };
+}
+
 async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserverUrl: string): Promise<MediaWorker> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!globalThis.isSecureContext) {
@@ -92,25 +107,61 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
   if (typeof registration !== 'object' || registration === null || !('scope' in registration)) {
     throw new MediaSwError('unsupported', 'Service workers are blocked in this browser (register() returned no registration).');
   }
-  const controller = await takeControl(container, registration, scriptHref, timeoutMs);
-  const { encryptedFileId } = await fileIds;
+  // One session per homeserver in this page, taken by the latest registration: React's
+  // StrictMode runs a mount effect twice, and an app that keeps either handle must reach it.
+  const existing = tabSessions.get(homeserverUrl);
+  if (existing) {
+    console.warn(
+      `matrix-media-sw: registerMediaWorker was called again for ${homeserverUrl} in this page (React StrictMode runs effects twice in development). ` +
+        'The latest call holds the session, with its token; every handle of this page for that homeserver reaches it, and signOut() on any of them signs it out.',
+    );
+  }
+  const slot: TabSession = existing ?? { entry: newEntry(homeserverUrl, options.accessToken, undefined), signedOut: false, latest: 0 };
+  tabSessions.set(homeserverUrl, slot);
+  const mine = ++slot.latest;
+  slot.entry.session.accessToken = options.accessToken;
+  slot.entry.refresh = options.refreshAccessToken;
 
-  let entry: PageSession = {
-    session: { ...sessionIdentityFor(homeserverUrl, (id) => pageSessions.has(id)), homeserverUrl, accessToken: options.accessToken },
-    refresh: options.refreshAccessToken,
-    confirmed: false,
-  };
+  let controller: ServiceWorker;
+  let encryptedFileId: (file: EncryptedFile) => string;
+  try {
+    controller = await takeControl(container, registration, scriptHref, timeoutMs);
+    ({ encryptedFileId } = await fileIds);
+  } catch (error) {
+    if (slot.latest === mine && !slot.entry.confirmed && tabSessions.get(homeserverUrl) === slot) tabSessions.delete(homeserverUrl);
+    throw error;
+  }
+
+  const entry = slot.entry;
   pageSessions.set(entry.session.id, entry);
   // Two steps, so that the worker keeps the token in storage only once this page holds the
   // handle that can sign it out: a page that fails or navigates away in between leaves nothing.
+  // A later registration of this page may have changed the token meanwhile: the latest is sent.
+  const handOver = () =>
+    send(controller, { type: 'mms/session', session: entry.session, provisional: true, storeBytes: options.storeBytes, storeMaxAgeMs: options.storeMaxAgeMs }, timeoutMs);
   try {
-    await send(controller, { type: 'mms/session', session: entry.session, provisional: true, storeBytes: options.storeBytes, storeMaxAgeMs: options.storeMaxAgeMs }, timeoutMs);
+    try {
+      await handOver();
+    } catch (error) {
+      // A window that inherited this tab's sessionStorage (window.open, "Duplicate tab") brought
+      // the id and key of a session another open page holds: the worker refuses it, and this
+      // page takes a session of its own.
+      if (!(error instanceof MediaSwError && error.code === 'bad-message') || entry.confirmed) throw error;
+      pageSessions.delete(entry.session.id);
+      Object.assign(entry.session, sessionIdentityFor(homeserverUrl, () => true));
+      pageSessions.set(entry.session.id, entry);
+      await handOver();
+    }
     await send(controller, { type: 'mms/confirm', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
     entry.confirmed = true;
   } catch (error) {
-    pageSessions.delete(entry.session.id);
-    // The worker may have taken the session after all, too late: it must not keep it.
-    controller.postMessage({ type: 'mms/sign-out', sessionId: entry.session.id, key: entry.session.key });
+    // Another registration of this page holds the session, or will: it is not this one's to drop.
+    if (slot.latest === mine && !entry.confirmed) {
+      pageSessions.delete(entry.session.id);
+      if (tabSessions.get(homeserverUrl) === slot) tabSessions.delete(homeserverUrl);
+      // The worker may have taken the session after all, too late: it must not keep it.
+      controller.postMessage({ type: 'mms/sign-out', sessionId: entry.session.id, key: entry.session.key });
+    }
     throw error;
   }
 
@@ -126,63 +177,61 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
       }
     };
   }
-  let signedOut = false;
 
   const handle: MediaWorker = {
     mode: 'service-worker',
     fallbackReason: null,
     registration,
     get sessionId() {
-      return entry.session.id;
+      return slot.entry.session.id;
     },
     async setAccessToken(accessToken) {
       if (accessToken !== null && (typeof accessToken !== 'string' || accessToken.length === 0)) {
         throw new MediaSwError('invalid-options', 'The access token must be a non-empty string, or null.');
       }
-      if (signedOut) {
+      if (slot.signedOut) {
         // Signing in again after signOut starts a new session, so old links stay dead.
-        entry = {
-          session: { ...sessionIdentityFor(homeserverUrl, (id) => pageSessions.has(id)), homeserverUrl, accessToken },
-          refresh: entry.refresh,
-          confirmed: true,
-        };
-        pageSessions.set(entry.session.id, entry);
-        signedOut = false;
+        slot.entry = newEntry(homeserverUrl, accessToken, slot.entry.refresh);
+        slot.entry.confirmed = true;
+        pageSessions.set(slot.entry.session.id, slot.entry);
+        tabSessions.set(homeserverUrl, slot);
+        slot.signedOut = false;
       }
-      entry.session.accessToken = accessToken;
-      await send(worker(), { type: 'mms/session', session: entry.session }, timeoutMs);
+      slot.entry.session.accessToken = accessToken;
+      await send(worker(), { type: 'mms/session', session: slot.entry.session }, timeoutMs);
     },
     async signOut() {
-      if (signedOut) return;
-      signedOut = true;
-      pageSessions.delete(entry.session.id);
-      for (const id of [...pageKeys.keys()]) if (id.startsWith(`${entry.session.id} `)) pageKeys.delete(id);
-      forgetSessionIdentity(homeserverUrl, entry.session.id);
-      await send(worker(), { type: 'mms/sign-out', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
+      if (slot.signedOut) return;
+      slot.signedOut = true;
+      if (tabSessions.get(homeserverUrl) === slot) tabSessions.delete(homeserverUrl);
+      pageSessions.delete(slot.entry.session.id);
+      for (const id of [...pageKeys.keys()]) if (id.startsWith(`${slot.entry.session.id} `)) pageKeys.delete(id);
+      forgetSessionIdentity(homeserverUrl, slot.entry.session.id);
+      await send(worker(), { type: 'mms/sign-out', sessionId: slot.entry.session.id, key: slot.entry.session.key }, timeoutMs);
     },
     async storeUsage() {
-      if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; it stores nothing.');
-      const reply = await request(worker(), { type: 'mms/store-usage', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
+      if (slot.signedOut) throw new MediaSwError('signed-out', 'This session has signed out; it stores nothing.');
+      const reply = await request(worker(), { type: 'mms/store-usage', sessionId: slot.entry.session.id, key: slot.entry.session.key }, timeoutMs);
       if (reply.type !== 'mms/store-usage-reply') throw new MediaSwError('no-acknowledgement', 'The media worker answered with an unknown message.');
       return reply.usage;
     },
     async clearStore() {
-      if (signedOut) return;
-      await send(worker(), { type: 'mms/clear-store', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
+      if (slot.signedOut) return;
+      await send(worker(), { type: 'mms/clear-store', sessionId: slot.entry.session.id, key: slot.entry.session.key }, timeoutMs);
     },
     onDiagnostic: (callback) => subscribe(diagnosticListeners, callback),
     onProgress: (callback) => subscribe(progressListeners, callback),
     mediaUrl(mxc, mediaOptions) {
-      if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
-      return buildMediaUrl(registration.scope, entry.session.id, mxc, mediaOptions);
+      if (slot.signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
+      return buildMediaUrl(registration.scope, slot.entry.session.id, mxc, mediaOptions);
     },
     encryptedMediaUrl(file, mediaOptions) {
-      if (signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
+      if (slot.signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
       const checked = checkEncryptedFile(file);
       const options = checkEncryptedMediaOptions(mediaOptions);
       const { mimetype } = options;
       const fileId = encryptedFileId(checked);
-      const { id, key } = entry.session;
+      const { id, key } = slot.entry.session;
       pageKeys.set(pageKeyId(id, fileId), { file: checked, mimetype: mimetype ?? null });
       // The worker gets the key now; one the browser restarts asks this page for it again.
       sendKey(worker, id, key, { fileId, file: checked, mimetype: mimetype ?? null });

@@ -11,6 +11,17 @@ function reply(port: MessagePort | undefined, message: Reply): void {
 }
 
 /**
+ * True when session `id` was registered by another page that is still open. A reload is a new
+ * page whose previous one is gone by then; a window opened with `window.open` or "Duplicate tab"
+ * copies sessionStorage, and with it the opener's session id and key, while the opener lives on.
+ */
+async function heldByAnotherPage(state: MediaWorkerState, id: string, clientId: string): Promise<boolean> {
+  const others = ((await state.sessions.byId(id))?.clientIds ?? []).filter((other) => other !== clientId);
+  const live = await Promise.all(others.map((other) => self.clients.get(other)));
+  return live.some((client) => client !== undefined);
+}
+
+/**
  * Applies one page message to the worker's sessions and answers on the message's port.
  * Anything not from a client (tab) of this origin, or not of the protocol's shape, is ignored.
  */
@@ -41,6 +52,10 @@ export async function handleMessage(state: MediaWorkerState, event: ExtendableMe
       const { session } = message;
       if (normalizeHomeserverUrl(session.homeserverUrl) !== session.homeserverUrl) {
         reply(port, { type: 'mms/error', code: 'bad-message', message: 'homeserverUrl must be a normalised http(s) base URL.' });
+        return;
+      }
+      if (await heldByAnotherPage(state, session.id, source.id)) {
+        reply(port, { type: 'mms/error', code: 'bad-message', message: 'That session id is held by another open page (this one inherited its sessionStorage); register with a session of its own.' });
         return;
       }
       if (!(await state.sessions.put(session, source.id, { provisional: message.provisional === true }))) {
