@@ -58,15 +58,23 @@ export class VersionsCache {
   }
 
   private async load(base: string): Promise<boolean | undefined> {
-    try {
-      // The signal bounds the body's read too: a server may send headers and then stall.
-      const response = await this.fetchFn(`${base}/_matrix/client/versions`, { mode: 'cors', credentials: 'omit', signal: AbortSignal.timeout(VERSIONS_TIMEOUT_MS) });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Raced rather than aborted: WebKitGTK held an image's request 10 s longer behind a /versions
+    // fetch given an AbortSignal while another request to the homeserver hung. The bound covers
+    // the body too: a server may send headers and then stall.
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), VERSIONS_TIMEOUT_MS)));
+    const read = (async () => {
+      // Past the HTTP cache: behind a hung request for the same URL, Chromium's cache holds the next one back.
+      const response = await this.fetchFn(`${base}/_matrix/client/versions`, { mode: 'cors', credentials: 'omit', cache: 'no-store' });
       if (!response.ok) return undefined;
       const supported = advertisesAuthenticatedMedia(await response.json());
       this.known.set(base, { supported, until: this.now() + SUCCESS_LIFETIME_MS });
       return supported;
-    } catch {
-      return undefined;
+    })().catch(() => undefined);
+    try {
+      return await Promise.race([read, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

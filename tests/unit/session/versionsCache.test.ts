@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { advertisesAuthenticatedMedia, VersionsCache } from '../../../sw/session/versionsCache.js';
+import { advertisesAuthenticatedMedia, VersionsCache, VERSIONS_TIMEOUT_MS } from '../../../sw/session/versionsCache.js';
 
 describe('advertisesAuthenticatedMedia', () => {
   it.each([
@@ -37,7 +37,7 @@ describe('VersionsCache', () => {
     expect(await answers).toEqual(Array(50).fill(true));
     expect(await cache.supportsAuthenticatedMedia('https://hs.example')).toBe(true);
     expect(fetchFn).toHaveBeenCalledTimes(1);
-    expect(fetchFn).toHaveBeenCalledWith('https://hs.example/_matrix/client/versions', expect.objectContaining({ mode: 'cors', credentials: 'omit', signal: expect.any(AbortSignal) }));
+    expect(fetchFn).toHaveBeenCalledWith('https://hs.example/_matrix/client/versions', { mode: 'cors', credentials: 'omit', cache: 'no-store' });
   });
 
   it('never sends a token to /versions', async () => {
@@ -82,5 +82,22 @@ describe('VersionsCache', () => {
     now = 61 * 60 * 1000;
     await cache.supportsAuthenticatedMedia('https://hs.example');
     expect(fetchFn).toHaveBeenCalledTimes(2);
+  });
+
+  it('a /versions that never answers, or whose body stalls, is given up after its bound and asked again next time', async () => {
+    vi.useFakeTimers();
+    try {
+      const stalled = new Response(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"vers')) }), { headers: { 'Content-Type': 'application/json' } });
+      const fetchFn = vi.fn<typeof fetch>().mockReturnValueOnce(new Promise(() => undefined)).mockResolvedValueOnce(stalled);
+      const cache = new VersionsCache(fetchFn);
+      for (const attempt of [1, 2]) {
+        const answer = cache.supportsAuthenticatedMedia('https://hs.example');
+        await vi.advanceTimersByTimeAsync(VERSIONS_TIMEOUT_MS);
+        expect(await answer).toBeUndefined();
+        expect(fetchFn).toHaveBeenCalledTimes(attempt);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
