@@ -91,22 +91,6 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
   // A page that gives up before it is awaited must not see an unhandled rejection.
   fileIds.catch(() => undefined);
 
-  const scriptHref = new URL(options.scriptUrl ?? '/matrix-media-sw.js', location.href).href;
-  let registration: ServiceWorkerRegistration;
-  try {
-    registration = await container.register(scriptHref, {
-      scope: options.scope,
-      // A stale worker left in the HTTP cache would outlive a deploy.
-      updateViaCache: 'none',
-    });
-  } catch (cause) {
-    const { explainRegistrationFailure } = await import('./explainRegistrationFailure.js');
-    throw await explainRegistrationFailure(scriptHref, cause);
-  }
-  // Privacy tools and test harnesses that block workers may stub register() to return nothing.
-  if (typeof registration !== 'object' || registration === null || !('scope' in registration)) {
-    throw new MediaSwError('unsupported', 'Service workers are blocked in this browser (register() returned no registration).');
-  }
   // One session per homeserver in this page, taken by the latest registration: React's
   // StrictMode runs a mount effect twice, and an app that keeps either handle must reach it.
   const existing = tabSessions.get(homeserverUrl);
@@ -118,17 +102,42 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
   }
   const slot: TabSession = existing ?? { entry: newEntry(homeserverUrl, options.accessToken, undefined), signedOut: false, latest: 0 };
   tabSessions.set(homeserverUrl, slot);
+  // Claimed before anything is awaited, so that the call made last is the latest whichever
+  // registration's steps finish first.
   const mine = ++slot.latest;
   slot.entry.session.accessToken = options.accessToken;
   slot.entry.refresh = options.refreshAccessToken;
 
+  // A registration that fails before the session is confirmed leaves the page as it found it.
+  const abandon = () => {
+    if (slot.latest === mine && !slot.entry.confirmed && tabSessions.get(homeserverUrl) === slot) tabSessions.delete(homeserverUrl);
+  };
+
+  const scriptHref = new URL(options.scriptUrl ?? '/matrix-media-sw.js', location.href).href;
+  let registration: ServiceWorkerRegistration;
+  try {
+    registration = await container.register(scriptHref, {
+      scope: options.scope,
+      // A stale worker left in the HTTP cache would outlive a deploy.
+      updateViaCache: 'none',
+    });
+  } catch (cause) {
+    abandon();
+    const { explainRegistrationFailure } = await import('./explainRegistrationFailure.js');
+    throw await explainRegistrationFailure(scriptHref, cause);
+  }
+  // Privacy tools and test harnesses that block workers may stub register() to return nothing.
+  if (typeof registration !== 'object' || registration === null || !('scope' in registration)) {
+    abandon();
+    throw new MediaSwError('unsupported', 'Service workers are blocked in this browser (register() returned no registration).');
+  }
   let controller: ServiceWorker;
   let encryptedFileId: (file: EncryptedFile) => string;
   try {
     controller = await takeControl(container, registration, scriptHref, timeoutMs);
     ({ encryptedFileId } = await fileIds);
   } catch (error) {
-    if (slot.latest === mine && !slot.entry.confirmed && tabSessions.get(homeserverUrl) === slot) tabSessions.delete(homeserverUrl);
+    abandon();
     throw error;
   }
 
@@ -139,6 +148,7 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
   // A later registration of this page may have changed the token meanwhile: the latest is sent.
   const handOver = () =>
     send(controller, { type: 'mms/session', session: entry.session, provisional: true, storeBytes: options.storeBytes, storeMaxAgeMs: options.storeMaxAgeMs }, timeoutMs);
+  const refusedId = entry.session.id;
   try {
     try {
       await handOver();
@@ -147,9 +157,12 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
       // the id and key of a session another open page holds: the worker refuses it, and this
       // page takes a session of its own.
       if (!(error instanceof MediaSwError && error.code === 'bad-message') || entry.confirmed) throw error;
-      pageSessions.delete(entry.session.id);
-      Object.assign(entry.session, sessionIdentityFor(homeserverUrl, () => true));
-      pageSessions.set(entry.session.id, entry);
+      // A second registration of this page refused at the same time takes the same new identity.
+      if (entry.session.id === refusedId) {
+        pageSessions.delete(entry.session.id);
+        Object.assign(entry.session, sessionIdentityFor(homeserverUrl, () => true));
+        pageSessions.set(entry.session.id, entry);
+      }
       await handOver();
     }
     await send(controller, { type: 'mms/confirm', sessionId: entry.session.id, key: entry.session.key }, timeoutMs);
@@ -222,11 +235,11 @@ async function registerWithWorker(options: RegisterMediaWorkerOptions, homeserve
     onDiagnostic: (callback) => subscribe(diagnosticListeners, callback),
     onProgress: (callback) => subscribe(progressListeners, callback),
     mediaUrl(mxc, mediaOptions) {
-      if (slot.signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
+      if (slot.signedOut) throw new MediaSwError('signed-out', 'This session has signed out and is forgotten, with its URLs; setAccessToken(token) on this handle starts a new session.');
       return buildMediaUrl(registration.scope, slot.entry.session.id, mxc, mediaOptions);
     },
     encryptedMediaUrl(file, mediaOptions) {
-      if (slot.signedOut) throw new MediaSwError('signed-out', 'This session has signed out; call setAccessToken to sign in again.');
+      if (slot.signedOut) throw new MediaSwError('signed-out', 'This session has signed out and is forgotten, with its URLs; setAccessToken(token) on this handle starts a new session.');
       const checked = checkEncryptedFile(file);
       const options = checkEncryptedMediaOptions(mediaOptions);
       const { mimetype } = options;
