@@ -48,7 +48,7 @@ export class BlobMediaLoader {
 
   /** The blob URLs held, their bytes, and the most held at once (`blobCacheBytes`). */
   usage(): StoreUsage {
-    return { files: this.cache.size, bytes: this.cachedBytes, limitBytes: this.options.maxBytes ?? DEFAULT_BLOB_CACHE_BYTES };
+    return { files: this.cache.size, bytes: this.cachedBytes, limitBytes: this.options.maxBytes ?? DEFAULT_BLOB_CACHE_BYTES, memoryBytes: this.cachedBytes };
   }
 
   onDiagnostic(listener: (entry: DiagnosticEntry) => void): () => void {

@@ -205,11 +205,17 @@ export interface RefreshReply {
   type: 'mms/refresh-reply';
   accessToken: string | null;
 }
-/** What the store holds of one session: files with stored bytes, those bytes, and the session's limit in force (lowered where the disk had less room). */
+/**
+ * What the store holds of one session: files with stored bytes, those bytes, and the session's
+ * limit in force (lowered where the disk had less room); and what the worker holds of the
+ * session's files in memory now (files held for their view, encrypted files being checked),
+ * within the worker's one bound for every session.
+ */
 export interface StoreUsage {
   files: number;
   bytes: number;
   limitBytes: number;
+  memoryBytes: number;
 }
 export interface StoreUsageReply {
   type: 'mms/store-usage-reply';
@@ -349,8 +355,8 @@ export function asReply(data: unknown): Reply | undefined {
     }
     case 'mms/store-usage-reply': {
       const usage = data.usage as Partial<StoreUsage> | undefined;
-      return isRecord(usage) && isWholeNumber(usage.files) && isWholeNumber(usage.bytes) && isWholeNumber(usage.limitBytes)
-        ? { type: data.type, usage: { files: usage.files, bytes: usage.bytes, limitBytes: usage.limitBytes } }
+      return isRecord(usage) && isWholeNumber(usage.files) && isWholeNumber(usage.bytes) && isWholeNumber(usage.limitBytes) && isWholeNumber(usage.memoryBytes)
+        ? { type: data.type, usage: { files: usage.files, bytes: usage.bytes, limitBytes: usage.limitBytes, memoryBytes: usage.memoryBytes } }
         : undefined;
     }
     case 'mms/refresh-reply':

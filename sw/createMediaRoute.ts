@@ -7,6 +7,7 @@ import { SessionFinder } from './session/findSession.js';
 import { handleMediaRequest, type MediaHandlerContext } from './handleMediaRequest.js';
 import { EncryptionKeys } from './encrypted/encryptionKeys.js';
 import { MediaStore } from './store/mediaStore.js';
+import { MemoryBudget } from './store/memoryBudget.js';
 import { SessionStore } from './session/sessionStore.js';
 import { TokenRefresher } from './session/TokenRefresher.js';
 import { VersionsCache } from './session/versionsCache.js';
@@ -20,6 +21,7 @@ export interface MediaWorkerState extends MediaHandlerContext {
   sessions: SessionStore;
   diagnostics: Diagnostics;
   clears: Map<string, number>;
+  memory: MemoryBudget;
 }
 
 export function createMediaWorkerState(): MediaWorkerState {
@@ -44,6 +46,7 @@ export function createMediaWorkerState(): MediaWorkerState {
     opening: new Map(),
     asked: new Map(),
     clears: new Map(),
+    memory: new MemoryBudget(),
     keys: new EncryptionKeys(askClient),
     verified,
     progress: (file, { loaded, total }) => diagnostics.progress({ media: file.mediaName, loaded, total }, sessions.clientIdsOf(file.sessionId)),

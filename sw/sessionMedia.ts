@@ -18,7 +18,7 @@ function stopDownloads(state: MediaWorkerState, sessionId: string): void {
 
 export async function storeUsage(state: MediaWorkerState, sessionId: string): Promise<StoreUsage> {
   await state.store.ready();
-  return { ...state.store.usage(sessionId), limitBytes: await state.store.limitBytes(sessionId) };
+  return { ...state.store.usage(sessionId), limitBytes: await state.store.limitBytes(sessionId), memoryBytes: state.memory.usedBytes(sessionId) };
 }
 
 /** Deletes every stored byte of the session; its media loads on, from the network. */

@@ -26,6 +26,12 @@ export type AskClient = (clientId: string, message: WorkerToPageMessage, timeout
 const ARRIVING_MS = 200;
 // A page decoding hundreds of images answers late; an unanswered question costs only this wait.
 const ASK_TIMEOUT_MS = 5_000;
+/**
+ * The most keys held at once, over every session: past it the least recently used go, and one
+ * needed again is asked of its page, as after a restart. A long session scrolling through years
+ * of encrypted rooms must not grow the worker's memory until sign-out.
+ */
+export const MAX_HELD_KEYS = 10_000;
 
 /** Whether two files give the same id: the same `url`, key, IV and hash (see fileIdInput). */
 const sameIdInput = (a: EncryptedFile, b: EncryptedFile) => a.url === b.url && a.key.k === b.key.k && a.iv === b.iv && a.hashes.sha256 === b.hashes.sha256;
@@ -35,8 +41,29 @@ export class EncryptionKeys {
   private readonly arriving = new Map<string, Array<() => void>>();
   /** How many times each session's keys were forgotten: a key whose id was checked across one is dropped. */
   private readonly forgotten = new Map<string, number>();
+  /** Every held key's session and file id, least recently used first. */
+  private readonly recency = new Map<string, { sessionId: string; fileId: string }>();
 
-  constructor(private readonly ask: AskClient) {}
+  constructor(
+    private readonly ask: AskClient,
+    private readonly maxKeys = MAX_HELD_KEYS,
+  ) {}
+
+  /** How many keys are held, over every session. */
+  get size(): number {
+    return this.recency.size;
+  }
+
+  private used(sessionId: string, fileId: string): void {
+    const id = `${sessionId} ${fileId}`;
+    this.recency.delete(id);
+    this.recency.set(id, { sessionId, fileId });
+    for (const [oldest, { sessionId: s, fileId: f }] of this.recency) {
+      if (this.recency.size <= this.maxKeys) break;
+      this.recency.delete(oldest);
+      this.bySession.get(s)?.delete(f);
+    }
+  }
 
   /**
    * Keeps `file`'s key for session `sessionId`; false when `fileId` is not the file's own id.
@@ -57,6 +84,7 @@ export class EncryptionKeys {
     if (!files.has(fileId)) {
       files.set(fileId, { file, mimetype, key: importAesKey(decodeBase64(file.key.k)!), iv: decodeBase64(file.iv)!, sha256: decodeBase64(file.hashes.sha256)! });
     }
+    this.used(sessionId, fileId);
     const waiting = this.arriving.get(`${sessionId} ${fileId}`);
     this.arriving.delete(`${sessionId} ${fileId}`);
     for (const wake of waiting ?? []) wake();
@@ -82,7 +110,10 @@ export class EncryptionKeys {
   /** The key of `fileId`, asking the session's pages for it when this worker does not hold it. */
   async find(session: StoredSession, fileId: string): Promise<AttachmentKey | undefined> {
     const held = () => this.bySession.get(session.id)?.get(fileId);
-    if (held()) return held();
+    if (held()) {
+      this.used(session.id, fileId);
+      return held();
+    }
     await this.arrival(session.id, fileId, ARRIVING_MS);
     if (held()) return held();
     for (const clientId of session.clientIds) {
@@ -99,6 +130,7 @@ export class EncryptionKeys {
 
   /** Forgets every key of a session (sign-out). */
   forget(sessionId: string): void {
+    for (const fileId of this.bySession.get(sessionId)?.keys() ?? []) this.recency.delete(`${sessionId} ${fileId}`);
     this.bySession.delete(sessionId);
     this.forgotten.set(sessionId, (this.forgotten.get(sessionId) ?? 0) + 1);
   }

@@ -41,6 +41,12 @@ const MEMORY_CHECK_BYTES = 32 * 1024 * 1024;
 // Up to this size the bytes that were hashed are decrypted too: a chunk, or less.
 const KEEP_CHECKED_BYTES = 1024 * 1024;
 
+// How long an encrypted file waits for room in the worker's memory bound before it is refused.
+const MEMORY_WAIT_MS = 30_000;
+
+const MEMORY_BUSY = () =>
+  jsonError(503, 'MMS_MEMORY_BUSY', 'The worker already holds as much in memory as it may for other files being checked or shown; this encrypted file was not downloaded. Try again in a moment.');
+
 const HASH_MISMATCH = () =>
   jsonError(502, 'MMS_HASH_MISMATCH', 'The encrypted file does not match its SHA-256 hash (hashes.sha256): nothing of it was decrypted, and its stored bytes were dropped.');
 
@@ -217,12 +223,23 @@ export async function serveEncrypted(
         for (const name of ['Cache-Control', 'Expires', 'Date', 'Age']) if (response.headers.has(name)) headers.set(name, response.headers.get(name)!);
         void openDownload(ctx, { file, firstRange: null, fetchUpstream: async () => new Response(bytes, { headers }), waitUntil }).catch(() => undefined);
       };
-      const checked = await checkedInMemory(ctx, response, attachment, keep).catch((error: unknown) => DOWNLOAD_FAILED(error));
-      if (checked instanceof Response) {
-        if (!checked.ok) trace.outcome = 'failed';
-        return checked;
+      // Checked whole in memory: within the worker's one bound, waiting a while for room.
+      const need = response.ok ? Math.min(Number(response.headers.get('Content-Length') ?? MEMORY_CHECK_BYTES) || MEMORY_CHECK_BYTES, MEMORY_CHECK_BYTES) : 0;
+      if (need > 0 && !(await (ctx.memory?.reserve(need, MEMORY_WAIT_MS, session.id) ?? true))) {
+        void response.body?.cancel();
+        trace.outcome = 'failed';
+        return MEMORY_BUSY();
       }
-      return decrypted(attachment, checked.byteLength, rangeHeader, inMemory(attachment, cryptoKey, checked));
+      try {
+        const checked = await checkedInMemory(ctx, response, attachment, keep).catch((error: unknown) => DOWNLOAD_FAILED(error));
+        if (checked instanceof Response) {
+          if (!checked.ok) trace.outcome = 'failed';
+          return checked;
+        }
+        return await decrypted(attachment, checked.byteLength, rangeHeader, inMemory(attachment, cryptoKey, checked));
+      } finally {
+        if (need > 0) ctx.memory?.give(need, session.id);
+      }
     }
 
     trace.source = opened.source;

@@ -3,6 +3,7 @@ import type { DiagnosticEntry } from '../../src/protocol.js';
 import { checkedNow, keepRuleOf } from './freshness.js';
 import { MEMORY_HELD_BYTES } from './heldInMemory.js';
 import type { MediaStore } from './mediaStore.js';
+import type { MemoryBudget } from './memoryBudget.js';
 import { newGeneration, type StoredFile } from './storedFile.js';
 import { MEDIA_CONTENT_SECURITY_POLICY } from '../upstream/localResponse.js';
 import { isStandIn } from '../upstream/standIn.js';
@@ -44,6 +45,8 @@ export interface StoreContext {
   asked: UseStoredContext['asked'];
   /** Reports a download's progress to the session's pages that asked for diagnostics. */
   progress?: (file: FileRequest, progress: Progress) => void;
+  /** The worker's one bound on memory for files (memoryBudget.ts); absent in tests that need none. */
+  memory?: MemoryBudget;
   /**
    * How many times each session's stored media was cleared or signed out (sessionMedia.ts). A
    * request that began before one stores nothing: its upstream answer may come after the clear.
@@ -216,12 +219,13 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   const size = file ? file.size : response.status === 200 ? length : undefined;
   const whole = response.body !== null && offset !== undefined && offset <= from && (response.status !== 200 || length === size) && size !== undefined && Number.isFinite(size) && size > 0;
   if (!whole) return { response, continued: file !== undefined };
-  if (cleared()) return { response, continued: file !== undefined };
   // What the store does not take (no-store, no store, past its limit) is held in memory for the
   // view, within a bound: the element's seeks read the one download.
   const stored = rule.store && (await ctx.store.ready()) && (await ctx.store.fits(request.sessionId, size));
-  if (!stored && size - from > MEMORY_HELD_BYTES) return { response, continued: file !== undefined };
   if (cleared()) return { response, continued: file !== undefined };
+  // Held in memory only within the file's bound and the worker's: past either, it streams through.
+  const heldBytes = stored ? 0 : size - from;
+  if (!stored && (heldBytes > MEMORY_HELD_BYTES || !(ctx.memory?.take(heldBytes, request.sessionId) ?? true))) return { response, continued: file !== undefined };
   const headers: Record<string, string> = file?.headers ?? {};
   if (!file) for (const name of KEPT_HEADERS) {
     const value = response.headers.get(name);
@@ -233,6 +237,8 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   const download: SharedDownload = new SharedDownload({
     store: ctx.store,
     inMemory: !stored,
+    memory: ctx.memory,
+    heldBytes,
     file: record,
     busy,
     idleMs: ctx.bodyIdleMs,

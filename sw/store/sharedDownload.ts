@@ -1,5 +1,6 @@
 import { ChunkQueue, viewOf, type Chunk } from './chunkQueue.js';
 import { HeldInMemory, MEMORY_HELD_BYTES } from './heldInMemory.js';
+import type { MemoryBudget } from './memoryBudget.js';
 import { readRange, type Fallback } from './rangeReader.js';
 import type { MediaStore } from './mediaStore.js';
 import type { StoredFile } from './storedFile.js';
@@ -33,6 +34,13 @@ export interface DownloadOptions {
   inMemory?: boolean;
   /** The most bytes held in memory when the store fails a write part way (MEMORY_HELD_BYTES by default). */
   memoryBytes?: number;
+  /**
+   * The worker's one bound on memory for files: what this download holds is taken from it (by
+   * its opener, for `inMemory`: `heldBytes`) and given back when the bytes go. Absent: no bound.
+   */
+  memory?: MemoryBudget;
+  /** Bytes the opener took from `memory` for an `inMemory` download. */
+  heldBytes?: number;
   /** The file's record: what is stored so far (`stored`), its size and headers. */
   file: StoredFile;
   /** Files being downloaded now, which eviction must leave alone. */
@@ -59,6 +67,8 @@ export class SharedDownload {
   private readonly queue: ChunkQueue;
   /** Chunks kept in memory instead of the store, for this view. */
   private held: HeldInMemory | undefined;
+  /** What this download has taken from the worker's memory bound, given back when `held` goes. */
+  private heldBytes: number;
   /** Bytes from the file's start that are stored or held: what has arrived and been put away. */
   private kept: number;
   private readers = 0;
@@ -77,6 +87,7 @@ export class SharedDownload {
     this.size = options.file.size;
     this.kept = options.file.stored;
     this.held = options.inMemory ? new HeldInMemory() : undefined;
+    this.heldBytes = options.inMemory ? (options.heldBytes ?? 0) : 0;
     this.finished = new Promise((resolve) => (this.finish = resolve));
     this.queue = new ChunkQueue({
       write: (index, chunks) => this.put(index, chunks),
@@ -179,7 +190,10 @@ export class SharedDownload {
         this.file = { ...this.file, stored: last.index * this.options.store.chunkBytes + last.size };
         return;
       } catch (error) {
-        if (this.state !== 'running' || this.size - this.file.stored > (this.options.memoryBytes ?? MEMORY_HELD_BYTES)) throw error;
+        const rest = this.size - this.file.stored;
+        if (this.state !== 'running' || rest > (this.options.memoryBytes ?? MEMORY_HELD_BYTES)) throw error;
+        if (!(this.options.memory?.take(rest, this.file.sessionId) ?? true)) throw error;
+        this.heldBytes = rest;
         this.held = new HeldInMemory();
       }
     }
@@ -288,6 +302,8 @@ export class SharedDownload {
     void this.upstream?.cancel().catch(() => undefined);
     this.current = undefined;
     this.held = undefined;
+    this.options.memory?.give(this.heldBytes, this.file.sessionId);
+    this.heldBytes = 0;
     this.queue.clear();
     this.reportProgress(true);
     this.notify();

@@ -8,6 +8,7 @@ import type { ClientInfo } from '../../sw/session/askClient.js';
 import { newTrace, type RequestTrace } from '../../sw/diagnostics.js';
 import { SessionFinder } from '../../sw/session/findSession.js';
 import { handleMediaRequest, type MediaHandlerContext } from '../../sw/handleMediaRequest.js';
+import { MemoryBudget } from '../../sw/store/memoryBudget.js';
 import { MediaStore } from '../../sw/store/mediaStore.js';
 import { EncryptionKeys } from '../../sw/encrypted/encryptionKeys.js';
 import { SessionStore } from '../../sw/session/sessionStore.js';
@@ -73,6 +74,7 @@ export function setup(options: SetupOptions = {}) {
     opening: new Map(),
     asked: new Map(),
     clears: new Map(),
+    memory: new MemoryBudget(),
     keys: new EncryptionKeys(ask),
     verified: new Map(),
   };

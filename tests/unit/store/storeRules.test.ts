@@ -266,11 +266,11 @@ describe("the app's levers: usage and clear", () => {
     await t.ctx.store.setLimit('s1', 100);
     for (const name of ['a', 'b']) await (await t.request(`${SCOPE}matrix-media-sw/s1/download/hs.example/${name}`, { headers: { Range: 'bytes=0-' } })).arrayBuffer();
     await t.settled();
-    expect(await storeUsage(state(t), 's1')).toEqual({ files: 2, bytes: 80, limitBytes: 100 });
+    expect(await storeUsage(state(t), 's1')).toEqual({ files: 2, bytes: 80, limitBytes: 100, memoryBytes: 0 });
     // A third file does not fit beside two: the least recently used goes.
     await (await t.request(`${SCOPE}matrix-media-sw/s1/download/hs.example/c`, { headers: { Range: 'bytes=0-' } })).arrayBuffer();
     await t.settled();
-    expect(await storeUsage(state(t), 's1')).toEqual({ files: 2, bytes: 80, limitBytes: 100 });
+    expect(await storeUsage(state(t), 's1')).toEqual({ files: 2, bytes: 80, limitBytes: 100, memoryBytes: 0 });
     expect(await storeUsage(state(t), 'someone-else')).toMatchObject({ files: 0, bytes: 0 });
   });
 
