@@ -241,7 +241,55 @@ const strictModeTwice: ReliabilityScenario = {
   },
 };
 
+const hiddenVary: ReliabilityScenario = {
+  title: 'item 6: Vary: * on another origin is honoured where the server exposes it, and where it is hidden the file is kept, as the docs say',
+  async run({ driver: d, homeserver }) {
+    await signIn(d, homeserver);
+    homeserver.config.mediaCacheControl = 'max-age=3600';
+    const played = async (exposed: boolean) => {
+      homeserver.config.mediaExtraHeaders = exposed ? { Vary: '*', 'Access-Control-Expose-Headers': 'Content-Range, Accept-Ranges, Vary' } : { Vary: '*' };
+      const bytes = randomBytes(MIB);
+      const mxc = homeserver.addMedia(bytes, 'video/webm', 'v.webm');
+      const url = await d.run<string>('return window.handles[0].mediaUrl(args);', mxc);
+      const length = await d.run<number>("return (await (await fetch(args, { headers: { Range: 'bytes=0-' } })).arrayBuffer()).byteLength;", url);
+      assert.equal(length, bytes.length);
+      return mxc.split('/').pop()!;
+    };
+    const exposed = await played(true);
+    const hidden = await played(false);
+    await untilStored(d, `mxc://x/${hidden}`, MIB);
+    const stored = (await storeContents(d)).map((f) => f.key.split('/').pop());
+    assert.ok(!stored.includes(exposed), 'exposed Vary: * : nothing of the file is kept');
+    assert.ok(stored.includes(hidden), 'hidden Vary: * : the worker cannot see it, and keeps the file (docs/media-store.md)');
+  },
+};
+
+const manyHeldAtOnce: ReliabilityScenario = {
+  title: "item 7: six 30 MiB no-store files played at once: the worker holds at most its one bound in memory, and every play gets every byte",
+  timeoutMs: 120_000,
+  async run({ driver: d, homeserver, faults }) {
+    await signIn(d, homeserver);
+    Object.assign(homeserver.config, { mediaCacheControl: 'no-store', mediaBytesPerSecond: 20 * MIB });
+    faults.inject('six no-store files at once, 20 MiB/s each');
+    const files = [1, 2, 3, 4, 5, 6].map(() => randomBytes(30 * MIB));
+    const urls = await Promise.all(files.map((f, i) => d.run<string>('return window.handles[0].mediaUrl(args);', homeserver.addMedia(f, 'video/webm', `v${i}.webm`))));
+    const result = await d.run<{ lengths: number[]; most: number; samples: number }>(
+      `const handle = window.handles[0];
+       let most = 0, samples = 0, done = false;
+       const watch = (async () => { while (!done) { most = Math.max(most, (await handle.storeUsage()).memoryBytes); samples++; await new Promise((r) => setTimeout(r, 50)); } })();
+       const lengths = await Promise.all(args.map(async (url) => (await (await fetch(url, { headers: { Range: 'bytes=0-' } })).arrayBuffer()).byteLength));
+       done = true;
+       await watch;
+       return { lengths, most, samples };`,
+      urls,
+    );
+    assert.deepEqual(result.lengths, files.map((f) => f.length), 'every play got every byte');
+    assert.ok(result.samples > 0 && result.most > 0, `the worker reported what it held (${JSON.stringify(result)})`);
+    assert.ok(result.most <= 128 * MIB, `at most 128 MiB held at once; the most seen was ${(result.most / MIB).toFixed(1)} MiB`);
+  },
+};
+
 export const review2: ReliabilityGroup = {
   title: 'second review',
-  scenarios: [lateAnswer('signOut'), lateAnswer('clearStore'), openedWindow, hungVersions, stalledErrorBody, gatewayDuringRecheck, storedPolicy, strictModeTwice],
+  scenarios: [lateAnswer('signOut'), lateAnswer('clearStore'), openedWindow, hungVersions, stalledErrorBody, gatewayDuringRecheck, storedPolicy, hiddenVary, manyHeldAtOnce, strictModeTwice],
 };
