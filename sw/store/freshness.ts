@@ -12,6 +12,10 @@
  *   for a browser, and a day for this store.
  * - Freshness that cannot be read (a malformed `max-age`, two different ones, an invalid
  *   `Expires`) counts as stale (§4.2.1): the file is kept, and asked about at each use.
+ * - From a homeserver on another origin, CORS hides `Vary`, `Age` and `Date` unless the server
+ *   exposes them: here they are then absent, as RFC 9111 reads a response without them (Age 0,
+ *   the time of arrival for Date). A hidden `Vary: *` cannot be honoured; `no-store`, in the
+ *   always-readable Cache-Control, is how a server keeps a file out of the store.
  */
 
 /** How long a kept file is fresh when the server says nothing about it: what the README documents. */
