@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -76,4 +77,36 @@ export function pwaAppDir(): Promise<string> {
     return out;
   })();
   return pwaBuilt;
+}
+
+/**
+ * The React + matrix-js-sdk app of docs/api.md, its one file the docs' code block with the
+ * homeserver's URL and an mxc URI of `avatar` put in: type-checked as a user's editor would
+ * (tsc, strict), and built by Vite in development mode, so that React's StrictMode runs mount
+ * effects twice as it does for a developer. Built inside the checkout (.cache/) so that
+ * `matrix-media-sw` resolves to this package by name.
+ */
+export async function reactAppDir(homeserverUrl: string, avatar: string): Promise<string> {
+  const app = resolve(ROOT, '.cache/react-app');
+  rmSync(app, { recursive: true, force: true });
+  mkdirSync(app, { recursive: true });
+  const recipe = readmeExample('React + matrix-js-sdk');
+  if (!recipe.includes("'https://matrix.example.org'") || !recipe.includes("'mxc://example.org/AbCdEf'")) throw new Error('the React recipe no longer names the example homeserver and avatar');
+  writeFileSync(resolve(app, 'main.tsx'), recipe.replace("'https://matrix.example.org'", JSON.stringify(homeserverUrl)).replace("'mxc://example.org/AbCdEf'", JSON.stringify(avatar)));
+  writeFileSync(resolve(app, 'index.html'), '<!doctype html>\n<meta charset="utf-8">\n<title>React app</title>\n<div id="root"></div>\n<script type="module" src="./main.tsx"></script>\n');
+  execFileSync(
+    process.execPath,
+    [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--skipLibCheck', '--jsx', 'react-jsx', '--target', 'es2022', '--module', 'esnext', '--moduleResolution', 'bundler', '--lib', 'es2022,dom,dom.iterable', resolve(app, 'main.tsx')],
+    { stdio: 'pipe' },
+  );
+  const out = mkdtempSync(join(tmpdir(), 'mms-react-app-'));
+  await build({
+    configFile: false,
+    root: app,
+    mode: 'development',
+    logLevel: 'warn',
+    define: { 'process.env.NODE_ENV': JSON.stringify('development') },
+    build: { outDir: out, emptyOutDir: true, minify: false },
+  });
+  return out;
 }
