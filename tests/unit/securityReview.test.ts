@@ -9,7 +9,7 @@ import { askClient, clientInfo, type ClientInfo } from '../../sw/session/askClie
 import { classifyMediaUrl } from '../../sw/routing/classifyMediaUrl.js';
 import { SessionFinder } from '../../sw/session/findSession.js';
 import { MediaStore } from '../../sw/store/mediaStore.js';
-import { networkFallback } from '../../sw/store/serveThroughStore.js';
+import { networkFallback } from '../../sw/store/answer.js';
 import { SessionStore } from '../../sw/session/sessionStore.js';
 import { SharedDownload } from '../../sw/store/sharedDownload.js';
 import { HS, KEY, setup } from './workerHarness.js';
