@@ -68,7 +68,11 @@ async function readMatrixError(response: Response): Promise<MatrixErrorBody> {
     const late = jsonError(response.status, 'MMS_ERROR_BODY_UNREAD', `The homeserver answered ${response.status}, and its error body did not arrive whole within ${ERROR_BODY_TIMEOUT_MS / 1000} s.`);
     return { errcode: undefined, retryAfterMs: undefined, response: late };
   }
-  const again = new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+  // The bytes as decoded: a compressed body's length and encoding no longer describe them.
+  const headers = new Headers(response.headers);
+  headers.delete('Content-Encoding');
+  headers.set('Content-Length', String(bytes.byteLength));
+  const again = new Response(bytes, { status: response.status, statusText: response.statusText, headers });
   try {
     const body = JSON.parse(new TextDecoder().decode(bytes)) as { errcode?: unknown; retry_after_ms?: unknown } | null;
     return {
