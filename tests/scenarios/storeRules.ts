@@ -166,8 +166,8 @@ export const storeRuleScenarios: Scenario[] = [
       await register();
       const mxc = homeserver.addMedia(VIDEO, 'video/webm', 'clip.webm');
       const src = await mediaUrl(d, mxc);
-      const usage = () => d.run<{ files: number; bytes: number; limitBytes: number }>(`return ${HANDLE}.storeUsage();`);
-      assert.deepEqual(await usage(), { files: 0, bytes: 0, limitBytes: (await usage()).limitBytes });
+      const usage = () => d.run<{ files: number; bytes: number; limitBytes: number; memoryBytes: number }>(`return ${HANDLE}.storeUsage();`);
+      assert.deepEqual(await usage(), { files: 0, bytes: 0, limitBytes: (await usage()).limitBytes, memoryBytes: 0 });
       assert.deepEqual(await d.run(PLAY_AND_SEEK, { src, at: 0.9, unload: true }), played);
       await untilStored(d, mxc, VIDEO.length);
       const after = await usage();
