@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { samplePng } from '../../../demo/homeserver/png.js';
 import type { Homeserver } from '../../../demo/homeserver/server.js';
 import type { PageDriver } from '../driver.js';
@@ -261,6 +263,10 @@ const hiddenVary: ReliabilityScenario = {
     const stored = (await storeContents(d)).map((f) => f.key.split('/').pop());
     assert.ok(!stored.includes(exposed), 'exposed Vary: * : nothing of the file is kept');
     assert.ok(stored.includes(hidden), 'hidden Vary: * : the worker cannot see it, and keeps the file (docs/media-store.md)');
+    // The promise the review found broken was the docs': they must say what was just seen.
+    const docs = readFileSync(resolve(import.meta.dirname, '../../../docs/media-store.md'), 'utf8').replace(/\s+/g, ' ');
+    assert.match(docs, /a hidden `Vary: \*` goes unseen and the file is kept/, 'docs/media-store.md says what holds when Vary is hidden');
+    assert.match(docs, /a hidden `Age` counts as 0/, 'docs/media-store.md says how a hidden Age counts');
   },
 };
 
