@@ -35,6 +35,12 @@ export type AskServer = (method: 'HEAD' | 'GET') => Promise<Response>;
 
 const REMOVED = new Set([403, 404, 410]);
 
+/**
+ * True when the homeserver says the file is gone for this session (403, 404, 410), in its own
+ * word: not the legacy endpoint's, standing in for the authenticated one (standIn.ts).
+ */
+export const saysRemoved = (response: Response): boolean => REMOVED.has(response.status) && !isStandIn(response);
+
 /** Resolves with `promise`, or rejects with a TimeoutError after `ms`; a late response's body is cancelled. */
 function within(promise: Promise<Response>, ms: number): Promise<Response> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -64,11 +70,11 @@ export async function recheck(ask: AskServer, timeoutMs = RECHECK_TIMEOUT_MS): P
     void response.body?.cancel().catch(() => undefined);
     return { verdict: 'served', rule: keepRuleOf(response.headers) };
   }
-  if (REMOVED.has(response.status) && isStandIn(response)) {
+  if (saysRemoved(response)) return { verdict: 'removed', response };
+  if (REMOVED.has(response.status)) {
     void response.body?.cancel().catch(() => undefined);
     return { verdict: 'unreachable', reason: `the legacy endpoint, standing in for the authenticated one, answered ${response.status}` };
   }
-  if (REMOVED.has(response.status)) return { verdict: 'removed', response };
   if (response.status === 401) return { verdict: 'refused', response };
   void response.body?.cancel().catch(() => undefined);
   return { verdict: 'unreachable', reason: `the homeserver answered ${response.status}` };

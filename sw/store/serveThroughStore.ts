@@ -5,7 +5,6 @@ import { MEMORY_HELD_BYTES } from './heldInMemory.js';
 import type { MediaStore } from './mediaStore.js';
 import type { MemoryBudget } from './memoryBudget.js';
 import { newGeneration, type StoredFile } from './storedFile.js';
-import { isStandIn } from '../upstream/standIn.js';
 import { whileBodyFlows } from '../upstream/keepAlive.js';
 import { emulateRange } from '../upstream/rangeResponse.js';
 import type { StoredSession } from '../session/sessionStore.js';
@@ -13,6 +12,7 @@ import type { Fallback } from './rangeReader.js';
 import { contentRangeStart, networkFallback, respond, sliceOf, type FetchUpstream } from './answer.js';
 import { SharedDownload, type Progress } from './sharedDownload.js';
 import { mayRead, viewedBy } from './views.js';
+import { saysRemoved } from './recheck.js';
 import { useStored, type StoredSource, type UseStoredContext } from './useStored.js';
 
 /**
@@ -167,8 +167,7 @@ async function openNew(ctx: StoreContext, open: OpenRequest): Promise<Opened> {
   const from = file?.stored ?? 0;
   const response = await fetchUpstream(file ? `bytes=${from}-` : firstRange);
   const rule = keepRuleOf(response.headers);
-  const refused = [403, 404, 410].includes(response.status) && !isStandIn(response);
-  if (file && (refused || ((response.status === 200 || response.status === 206) && !rule.store))) {
+  if (file && (saysRemoved(response) || ((response.status === 200 || response.status === 206) && !rule.store))) {
     // The rest of a stored part was asked for: a server that refuses it, or forbids keeping it, ends the part.
     await ctx.store.deleteCopy(key, file.generation);
     return { response, continued: false };

@@ -26,14 +26,15 @@ export async function readWithin<T>(reader: ReadableStreamDefaultReader<T>, idle
 
 /**
  * A response body read whole into memory, at most `maxBytes` of it: undefined (the body
- * cancelled) when it is longer, a TimeoutError when it stalls.
+ * cancelled) when it is longer, a TimeoutError when it stalls for `idleMs` or is still coming at
+ * `deadline` (ms since the epoch; none by default).
  */
-export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes: number, idleMs = BODY_IDLE_TIMEOUT_MS): Promise<Uint8Array<ArrayBuffer> | undefined> {
+export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes: number, idleMs = BODY_IDLE_TIMEOUT_MS, deadline = Infinity): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const reader = body.getReader();
   const pieces: Uint8Array[] = [];
   let length = 0;
   for (;;) {
-    const { done, value } = await readWithin(reader, idleMs);
+    const { done, value } = await readWithin(reader, Math.max(1, Math.min(idleMs, deadline - Date.now())));
     if (done) break;
     length += value.byteLength;
     if (length > maxBytes) {
@@ -49,25 +50,8 @@ export async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes:
  * A short body (a Matrix error's JSON) read whole within `totalMs` however it trickles: undefined
  * (the body cancelled) when it is longer than `maxBytes` or late.
  */
-export async function readShortBody(body: ReadableStream<Uint8Array>, maxBytes: number, totalMs: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  const reader = body.getReader();
-  const deadline = Date.now() + totalMs;
-  const pieces: Uint8Array[] = [];
-  let length = 0;
-  try {
-    for (;;) {
-      const { done, value } = await readWithin(reader, Math.max(1, deadline - Date.now()));
-      if (done) return joined(pieces, length);
-      length += value.byteLength;
-      if (length > maxBytes) {
-        void reader.cancel().catch(() => undefined);
-        return undefined;
-      }
-      pieces.push(value);
-    }
-  } catch {
-    return undefined;
-  }
+export function readShortBody(body: ReadableStream<Uint8Array>, maxBytes: number, totalMs: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  return readBodyWithin(body, maxBytes, totalMs, Date.now() + totalMs).catch(() => undefined);
 }
 
 /** The pieces as one array of `size` bytes. */
